@@ -1,0 +1,46 @@
+import pino, { type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger };
+
+export interface LoggerSettings {
+  level?: string;
+  /** Human-readable output for a terminal; JSON lines otherwise (journald, log shippers). */
+  pretty?: boolean;
+}
+
+/**
+ * Keys whose values must never reach a log line, wherever they appear in a logged object.
+ * Secrets enter the process through config (bridge credentials, TLS key passphrases) and MQTT CONNECT packets.
+ */
+const REDACTED_PATHS = [
+  'password',
+  '*.password',
+  '*.*.password',
+  'passphrase',
+  '*.passphrase',
+  '*.*.passphrase',
+  'key',
+  '*.key',
+  'token',
+  '*.token',
+];
+
+export function createLogger(settings: LoggerSettings = {}, destination?: pino.DestinationStream): Logger {
+  const options: LoggerOptions = {
+    level: settings.level ?? 'info',
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    base: { pid: process.pid },
+  };
+  if (settings.pretty && !destination) {
+    return pino({
+      ...options,
+      transport: { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' } },
+    });
+  }
+  return destination ? pino(options, destination) : pino(options);
+}
+
+/** A logger that writes nowhere: for tests and library use without a host logger. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
