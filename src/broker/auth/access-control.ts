@@ -1,0 +1,155 @@
+import type { Client, AuthenticateError, PublishPacket, Subscription, AedesPublishPacket } from 'aedes';
+import type { Logger } from '../../util/logger.js';
+import type { ConnectionInfo } from '../connection.js';
+
+/** Who a connected client is, for access decisions. */
+export interface ClientIdentity {
+  username?: string;
+  clientId: string;
+}
+
+export interface PasswordVerifier {
+  verify(username: string, password: Buffer | string): Promise<boolean>;
+}
+
+export interface AccessPolicy {
+  canPublish(client: ClientIdentity, topic: string): boolean;
+  canRead(client: ClientIdentity, topic: string): boolean;
+  canSubscribe(client: ClientIdentity, filter: string): boolean;
+}
+
+export interface AccessControlOptions {
+  passwordFile?: string;
+  aclFile?: string;
+  loadPasswords: (file: string) => Promise<PasswordVerifier>;
+  loadAcl: (file: string) => Promise<AccessPolicy>;
+  connectionInfo: (client: Client) => ConnectionInfo | undefined;
+  logger: Logger;
+}
+
+// aedes' CONNACK return codes (MQTT 3.1.1 §3.2.2.3).
+const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
+
+function refusal(returnCode: number, message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+/**
+ * Authentication (mosquitto password file, TLS identity, anonymous per listener) and authorisation (mosquitto
+ * acl_file, plus SUBSCRIBE checks). Both files can be swapped at run time by reload(); connected clients stay.
+ */
+export class AccessControl {
+  private passwords: PasswordVerifier | undefined;
+  private acl: AccessPolicy | undefined;
+  private readonly identities = new WeakMap<Client, ClientIdentity>();
+  private readonly log: Logger;
+
+  constructor(private readonly options: AccessControlOptions) {
+    this.log = options.logger.child({ module: 'auth' });
+  }
+
+  /** Load both files; a broken one stops the start with its error. */
+  async load(): Promise<void> {
+    const [passwords, acl] = await Promise.all([this.readPasswords(), this.readAcl()]);
+    this.passwords = passwords;
+    this.acl = acl;
+  }
+
+  /** Re-read both files; a broken one keeps the previous version and says why. Returns the errors. */
+  async reload(): Promise<Error[]> {
+    const [passwords, acl] = await Promise.allSettled([this.readPasswords(), this.readAcl()]);
+    const errors: Error[] = [];
+    if (passwords.status === 'fulfilled') this.passwords = passwords.value;
+    else errors.push(passwords.reason as Error);
+    if (acl.status === 'fulfilled') this.acl = acl.value;
+    else errors.push(acl.reason as Error);
+    for (const error of errors) this.log.error({ err: error }, 'reload failed, keeping the previous file');
+    if (errors.length === 0) this.log.info('password and ACL files reloaded');
+    return errors;
+  }
+
+  get hasPasswordFile(): boolean {
+    return this.passwords !== undefined;
+  }
+
+  identityOf(client: Client): ClientIdentity {
+    return this.identities.get(client) ?? { clientId: client.id };
+  }
+
+  readonly authenticate = (
+    client: Client,
+    username: Readonly<string | undefined>,
+    password: Readonly<Buffer | undefined>,
+    done: (error: AuthenticateError | null, success: boolean | null) => void,
+  ): void => {
+    const info = this.options.connectionInfo(client);
+    if (!info) {
+      done(refusal(NOT_AUTHORIZED, 'connection of unknown origin'), false);
+      return;
+    }
+    const accept = (identity: ClientIdentity) => {
+      this.identities.set(client, identity);
+      done(null, true);
+    };
+    const refuse = (code: number, reason: string) => {
+      this.log.warn({ clientId: client.id, username, listener: info.listenerName, remote: info.remoteAddress, reason }, 'connection refused');
+      done(refusal(code, reason), false);
+    };
+
+    if (info.listener.tls?.useIdentityAsUsername) {
+      if (!info.certificateCommonName) return refuse(NOT_AUTHORIZED, 'no verified client certificate');
+      return accept({ clientId: client.id, username: info.certificateCommonName });
+    }
+    if (username === undefined || username === '') {
+      if (info.listener.allowAnonymous) return accept({ clientId: client.id });
+      return refuse(NOT_AUTHORIZED, 'anonymous access is not allowed on this listener');
+    }
+    const passwords = this.passwords;
+    if (!passwords) {
+      // Like mosquitto without a password_file: a username is only a name, so it is worth no more than anonymous.
+      if (info.listener.allowAnonymous) return accept({ clientId: client.id, username });
+      return refuse(NOT_AUTHORIZED, 'no password_file configured and anonymous access is not allowed on this listener');
+    }
+    passwords.verify(username, password ?? Buffer.alloc(0)).then(
+      (ok) => (ok ? accept({ clientId: client.id, username }) : refuse(BAD_USERNAME_OR_PASSWORD, 'bad username or password')),
+      (error: unknown) => refuse(NOT_AUTHORIZED, `password check failed: ${(error as Error).message}`),
+    );
+  };
+
+  /** Whether `client` may publish on `topic`: false means drop (still acknowledged, as MQTT 3.1.1 requires). */
+  mayPublish(client: Client, topic: string): boolean {
+    const acl = this.acl;
+    if (!acl) return true;
+    return acl.canPublish(this.identityOf(client), topic);
+  }
+
+  readonly authorizeSubscribe = (
+    client: Client,
+    subscription: Subscription,
+    callback: (error: Error | null, subscription?: Subscription | null) => void,
+  ): void => {
+    const acl = this.acl;
+    if (!acl || acl.canSubscribe(this.identityOf(client), subscription.topic)) {
+      callback(null, subscription);
+      return;
+    }
+    this.log.warn({ clientId: client.id, username: this.identities.get(client)?.username, filter: subscription.topic }, 'subscription denied by ACL');
+    // A null subscription makes aedes answer 0x80 for this filter in SUBACK.
+    callback(null, null);
+  };
+
+  /** Whether a message on `topic` may be delivered to `client`. */
+  mayRead(client: Client, packet: AedesPublishPacket | PublishPacket): boolean {
+    const acl = this.acl;
+    return !acl || acl.canRead(this.identityOf(client), packet.topic);
+  }
+
+  private async readPasswords(): Promise<PasswordVerifier | undefined> {
+    return this.options.passwordFile ? this.options.loadPasswords(this.options.passwordFile) : undefined;
+  }
+
+  private async readAcl(): Promise<AccessPolicy | undefined> {
+    return this.options.aclFile ? this.options.loadAcl(this.options.aclFile) : undefined;
+  }
+}

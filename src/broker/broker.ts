@@ -1,0 +1,321 @@
+import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../util/logger.js';
+import { AccessControl, type AccessPolicy, type PasswordVerifier } from './auth/access-control.js';
+import { ConnectionRegistry, type ConnectionInfo } from './connection.js';
+import { BrokerError } from './errors.js';
+import { createListener, type Listener } from './listeners/index.js';
+import { isLoopbackHost, type BrokerOptions } from './options.js';
+import { createPersistence, limitQueuedMessages, type AedesPersistence } from './persistence.js';
+import { BrokerStats } from './stats.js';
+import { SysTopicsPublisher } from './sys-topics.js';
+
+export interface BrokerDependencies {
+  logger: Logger;
+  loadPasswords: (file: string) => Promise<PasswordVerifier>;
+  loadAcl: (file: string) => Promise<AccessPolicy>;
+}
+
+export interface InProcessMessage {
+  topic: string;
+  payload: Buffer | string;
+  qos?: 0 | 1 | 2;
+  retain?: boolean;
+}
+
+export type MessageHandler = (topic: string, payload: Buffer, packet: AedesPublishPacket) => void;
+
+const IDENTIFIER_REJECTED = 2;
+
+/**
+ * The embedded MQTT broker: aedes with on-disk persistence, listeners from config, mosquitto-compatible
+ * authentication and ACLs, limits and $SYS. The gateway talks to it in-process (publish/subscribe), without a
+ * network round trip to itself.
+ */
+export class EmbeddedBroker {
+  readonly stats = new BrokerStats();
+  private aedes: Aedes | undefined;
+  private persistence: AedesPersistence | undefined;
+  private listeners: Listener[] = [];
+  private sys: SysTopicsPublisher | undefined;
+  private readonly connections = new ConnectionRegistry();
+  private readonly access: AccessControl;
+  private readonly log: Logger;
+  /** PUBLISH packets refused by policy: acknowledged to the sender, never routed. */
+  private readonly dropped = new WeakSet<object>();
+  private readonly persistentWithoutId = new WeakSet<Client>();
+
+  constructor(
+    private readonly options: BrokerOptions,
+    deps: BrokerDependencies,
+  ) {
+    this.log = deps.logger.child({ module: 'broker' });
+    this.access = new AccessControl({
+      passwordFile: options.passwordFile,
+      aclFile: options.aclFile,
+      loadPasswords: deps.loadPasswords,
+      loadAcl: deps.loadAcl,
+      connectionInfo: (client) => this.connections.infoFor(client.conn as Duplex),
+      logger: deps.logger,
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.aedes) throw new BrokerError('broker already started');
+    await this.access.load();
+    this.persistence = limitQueuedMessages(
+      await createPersistence(this.options.persistenceDir, this.log),
+      this.options.limits.maxQueuedMessages,
+      (clientId) => {
+        this.stats.publishDropped++;
+        this.log.warn({ clientId, limit: this.options.limits.maxQueuedMessages }, 'max_queued_messages reached, message dropped');
+      },
+    );
+    const aedes = await Aedes.createBroker({
+      id: this.options.id,
+      persistence: this.persistence,
+      drainTimeout: this.options.limits.drainTimeoutMs,
+      keepaliveLimit: this.options.limits.maxKeepalive < 65535 ? this.options.limits.maxKeepalive : 0,
+      maxClientsIdLength: 65535,
+      preConnect: (client, packet, callback) => {
+        const max = this.options.limits.maxConnections;
+        if (max >= 0 && this.aedes!.connectedClients >= max) {
+          this.log.warn({ max }, 'max_connections reached, connection refused');
+          callback(null, false);
+          return;
+        }
+        if (!packet.clientId && packet.clean === false) this.persistentWithoutId.add(client);
+        callback(null, true);
+      },
+      authenticate: (client, username, password, done) => {
+        if (this.persistentWithoutId.has(client)) {
+          // MQTT-3.1.3-8: a persistent session needs an identifier to be found again.
+          done(Object.assign(new Error('empty client id with clean session false'), { returnCode: IDENTIFIER_REJECTED }), false);
+          return;
+        }
+        this.access.authenticate(client, username, password, done);
+      },
+      authorizePublish: (client, packet, callback) => this.authorizePublish(client, packet, callback),
+      authorizeSubscribe: (client, subscription, callback) => this.authorizeSubscribe(client, subscription, callback),
+      authorizeForward: (client, packet) => {
+        this.stats.publishSent++;
+        return this.access.mayRead(client, packet) ? packet : null;
+      },
+    });
+    this.aedes = aedes;
+    this.routeDroppedPackets(aedes);
+    this.observe(aedes);
+    await this.countRetained();
+
+    try {
+      for (const listenerOptions of this.options.listeners) {
+        const listener = createListener(listenerOptions, (stream, info) => this.accept(stream, info));
+        await listener.start();
+        this.listeners.push(listener);
+        this.warnAboutAccess(listener);
+        this.log.info({ listener: listener.name, anonymous: listenerOptions.allowAnonymous }, 'listening');
+      }
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+
+    this.sys = new SysTopicsPublisher(
+      {
+        stats: this.stats,
+        version: this.options.version,
+        connectedClients: () => aedes.connectedClients,
+        bytesReceived: () => this.connections.bytesReceived(),
+        bytesSent: () => this.connections.bytesSent(),
+        publish: (topic, payload) => this.publishInternal({ topic, payload, qos: 0, retain: true }),
+      },
+      this.options.sysIntervalSeconds,
+      this.log,
+    );
+    this.sys.start();
+  }
+
+  /** Bound ports, in the order of the configured listeners. */
+  listenerPorts(): number[] {
+    return this.listeners.map((l) => l.port());
+  }
+
+  listenerNames(): string[] {
+    return this.listeners.map((l) => l.name);
+  }
+
+  get connectedClients(): number {
+    return this.aedes?.connectedClients ?? 0;
+  }
+
+  /** Publish from inside the process: no ACL, no socket. Resolves once routed (and stored, for QoS > 0). */
+  publish(message: InProcessMessage): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.requireAedes().publish(toPacket(message), (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  /** Subscribe from inside the process; returns the unsubscribe function. */
+  subscribe(filter: string, handler: MessageHandler): Promise<() => Promise<void>> {
+    const aedes = this.requireAedes();
+    const deliver = (packet: AedesPublishPacket, done: () => void) => {
+      try {
+        handler(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload), packet);
+      } catch (error) {
+        this.log.error({ err: error, topic: packet.topic }, 'in-process subscriber failed');
+      }
+      done();
+    };
+    return new Promise((resolve) => {
+      aedes.subscribe(filter, deliver, () =>
+        resolve(() => new Promise<void>((done) => (this.aedes ? this.aedes.unsubscribe(filter, deliver, () => done()) : done()))),
+      );
+    });
+  }
+
+  /** Re-read the password and ACL files (SIGHUP). Connected clients stay; a broken file keeps the old one. */
+  reload(): Promise<Error[]> {
+    return this.access.reload();
+  }
+
+  /** Close listeners and clients, then flush and close the persistence. */
+  async stop(): Promise<void> {
+    this.sys?.stop();
+    await Promise.all(this.listeners.map((l) => l.close()));
+    this.listeners = [];
+    const aedes = this.aedes;
+    if (aedes) {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      this.aedes = undefined;
+    }
+    this.connections.destroyAll();
+    await this.persistence?.destroy();
+    this.persistence = undefined;
+    this.log.info('broker stopped');
+  }
+
+  private accept(stream: Duplex, info: ConnectionInfo): void {
+    if (!this.aedes || this.aedes.closed) {
+      stream.destroy();
+      return;
+    }
+    this.connections.register(stream, info);
+    this.aedes.handle(stream);
+  }
+
+  private authorizePublish(client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void): void {
+    if (client) {
+      const reason = this.refusePublish(client, packet);
+      if (reason) {
+        this.dropped.add(packet);
+        this.stats.publishDropped++;
+        this.log.warn({ clientId: client.id, username: this.access.identityOf(client).username, topic: packet.topic, reason }, 'publish dropped');
+      }
+    }
+    callback(null);
+  }
+
+  private refusePublish(client: Client, packet: PublishPacket): string | undefined {
+    if (packet.topic.startsWith('$SYS')) return '$SYS is written by the broker only';
+    const limit = this.options.limits.messageSizeLimit;
+    if (limit > 0 && packet.payload.length > limit) return `payload of ${packet.payload.length} bytes exceeds message_size_limit ${limit}`;
+    if (!this.access.mayPublish(client, packet.topic)) return 'not allowed by ACL';
+    return undefined;
+  }
+
+  private authorizeSubscribe(client: Client, subscription: Subscription, callback: (error: Error | null, subscription?: Subscription | null) => void): void {
+    this.access.authorizeSubscribe(client, subscription, callback);
+  }
+
+  /**
+   * aedes disconnects a client whose publish is refused; MQTT 3.1.1 and mosquitto instead acknowledge and drop it.
+   * So refused packets are let through authorisation, acknowledged by aedes, and stopped here before routing.
+   */
+  private routeDroppedPackets(aedes: Aedes): void {
+    const publish = aedes.publish.bind(aedes) as unknown as (packet: PublishPacket, client: Client | null, done: (error?: Error) => void) => void;
+    (aedes as unknown as { publish: typeof publish }).publish = (packet, client, done) => {
+      if (typeof client === 'function') {
+        publish(packet, null, client as (error?: Error) => void);
+        return;
+      }
+      if (this.dropped.has(packet)) {
+        done?.();
+        return;
+      }
+      publish(packet, client, done);
+    };
+  }
+
+  private observe(aedes: Aedes): void {
+    const stats = this.stats;
+    aedes.on('client', (client) => {
+      stats.connectionsTotal++;
+      stats.clientsMaximum = Math.max(stats.clientsMaximum, aedes.connectedClients);
+      if (client.clean) {
+        stats.persistentClients.delete(client.id);
+        stats.subscriptions.delete(client.id);
+      } else {
+        stats.persistentClients.add(client.id);
+      }
+    });
+    aedes.on('clientDisconnect', (client) => {
+      if (client.clean) stats.subscriptions.delete(client.id);
+    });
+    aedes.on('subscribe', (subscriptions, client) => {
+      let filters = stats.subscriptions.get(client.id);
+      if (!filters) stats.subscriptions.set(client.id, (filters = new Set()));
+      for (const s of subscriptions) filters.add(s.topic);
+    });
+    aedes.on('unsubscribe', (filters, client) => {
+      const current = stats.subscriptions.get(client.id);
+      for (const f of filters) current?.delete(f);
+    });
+    aedes.on('publish', (packet, client) => {
+      if (client) stats.publishReceived++;
+      if (packet.retain) {
+        if (packet.payload.length === 0) stats.retainedTopics.delete(packet.topic);
+        else stats.retainedTopics.add(packet.topic);
+      }
+    });
+    aedes.on('clientError', (client, error) => this.log.debug({ clientId: client.id, err: error.message }, 'client error'));
+    aedes.on('connectionError', (_client, error) => this.log.debug({ err: error.message }, 'connection error'));
+    (aedes as unknown as NodeJS.EventEmitter).on('error', (error: Error) => this.log.error({ err: error }, 'broker error'));
+  }
+
+  private async countRetained(): Promise<void> {
+    const persistence = this.persistence as unknown as { createRetainedStreamCombi(patterns: string[]): AsyncIterable<{ topic: string }> };
+    for await (const packet of persistence.createRetainedStreamCombi(['#', '$SYS/#'])) this.stats.retainedTopics.add(packet.topic);
+  }
+
+  private publishInternal(message: InProcessMessage): void {
+    this.aedes?.publish(toPacket(message), (error) => {
+      if (error) this.log.error({ err: error, topic: message.topic }, 'internal publish failed');
+    });
+  }
+
+  private warnAboutAccess(listener: Listener): void {
+    const { allowAnonymous, host, tls } = listener.options;
+    if (allowAnonymous && !isLoopbackHost(host)) {
+      this.log.warn({ listener: listener.name }, 'anonymous clients are allowed on a listener reachable from the network');
+    }
+    if (!allowAnonymous && !this.access.hasPasswordFile && !tls?.useIdentityAsUsername) {
+      this.log.warn({ listener: listener.name }, 'listener requires authentication but no password_file is configured: nobody can connect');
+    }
+  }
+
+  private requireAedes(): Aedes {
+    if (!this.aedes) throw new BrokerError('broker not started');
+    return this.aedes;
+  }
+}
+
+function toPacket(message: InProcessMessage): PublishPacket {
+  return {
+    cmd: 'publish',
+    topic: message.topic,
+    payload: typeof message.payload === 'string' ? Buffer.from(message.payload) : message.payload,
+    qos: message.qos ?? 0,
+    retain: message.retain ?? false,
+    dup: false,
+  } as PublishPacket;
+}

@@ -1,0 +1,19 @@
+import type { Logger } from '../util/logger.js';
+import { AclEvaluator } from './auth/acl.js';
+import { AclFile } from './auth/acl-file.js';
+import { PasswordFile } from './auth/password-file.js';
+import { EmbeddedBroker } from './broker.js';
+import type { BrokerOptions } from './options.js';
+
+export { EmbeddedBroker, type InProcessMessage, type MessageHandler } from './broker.js';
+export type { BrokerOptions, ListenerOptions, BrokerLimits, TlsOptions } from './options.js';
+export { DEFAULT_LIMITS, DEFAULT_LISTENER, isLoopbackHost } from './options.js';
+
+/** The broker with the mosquitto-format password and ACL files. */
+export function createBroker(options: BrokerOptions, logger: Logger): EmbeddedBroker {
+  return new EmbeddedBroker(options, {
+    logger,
+    loadPasswords: (file) => PasswordFile.load(file),
+    loadAcl: async (file) => new AclEvaluator(await AclFile.load(file)),
+  });
+}

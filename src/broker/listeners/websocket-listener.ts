@@ -1,0 +1,89 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { once } from 'node:events';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import { ListenerError } from '../errors.js';
+import type { ListenerOptions } from '../options.js';
+import { listenerName, type ConnectionHandler, type Listener } from './listener.js';
+import { loadTlsServerOptions, verifiedCommonName } from './tls-context.js';
+
+/** MQTT over WebSocket (`ws`) or secure WebSocket (`wss`), on one HTTP path, subprotocol `mqtt`. */
+export class WebSocketListener implements Listener {
+  private server: http.Server | https.Server | undefined;
+  private wss: WebSocketServer | undefined;
+  private boundPort: number;
+
+  constructor(
+    readonly options: ListenerOptions,
+    private readonly onConnection: ConnectionHandler,
+  ) {
+    this.boundPort = options.port;
+  }
+
+  get name(): string {
+    return listenerName(this.options, this.boundPort);
+  }
+
+  async start(): Promise<void> {
+    const server = await this.createHttpServer();
+    this.server = server;
+    const wss = new WebSocketServer({
+      server,
+      path: this.options.path,
+      // MQTT packets are small and already compact; compression costs CPU on a Pi for nothing.
+      perMessageDeflate: false,
+      handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
+    });
+    this.wss = wss;
+    wss.on('connection', (ws, request) => {
+      const socket = request.socket as Socket;
+      socket.setNoDelay(true);
+      const stream = createWebSocketStream(ws);
+      // Errors surface through aedes' client; an unhandled one here would crash the process.
+      stream.on('error', () => stream.destroy());
+      this.onConnection(stream, {
+        listener: this.options,
+        listenerName: this.name,
+        remoteAddress: socket.remoteAddress,
+        certificateCommonName: this.options.protocol === 'wss' ? verifiedCommonName(socket as TLSSocket) : undefined,
+        socket,
+      });
+    });
+    server.listen({ host: this.options.host, port: this.options.port });
+    try {
+      await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e))]);
+    } catch (error) {
+      throw new ListenerError(this.name, error);
+    }
+    this.boundPort = (server.address() as AddressInfo).port;
+  }
+
+  private async createHttpServer(): Promise<http.Server | https.Server> {
+    const reject = (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
+    };
+    if (this.options.protocol === 'wss') {
+      if (!this.options.tls) throw new ListenerError(this.name, new Error('wss needs tls options'));
+      const tlsOptions = await loadTlsServerOptions(this.options.tls).catch((e: unknown) => {
+        throw new ListenerError(this.name, e);
+      });
+      return https.createServer(tlsOptions, reject);
+    }
+    return http.createServer(reject);
+  }
+
+  port(): number {
+    return this.boundPort;
+  }
+
+  async close(): Promise<void> {
+    for (const client of this.wss?.clients ?? []) client.terminate();
+    this.wss?.close();
+    const server = this.server;
+    if (!server?.listening) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,66 @@
+/** How the embedded broker is set up. Paths are absolute; the gateway's config loader resolves them. */
+export type ListenerProtocol = 'mqtt' | 'mqtts' | 'ws' | 'wss';
+
+export interface TlsOptions {
+  certFile: string;
+  keyFile: string;
+  caFile?: string;
+  requireCertificate: boolean;
+  useIdentityAsUsername: boolean;
+}
+
+export interface ListenerOptions {
+  protocol: ListenerProtocol;
+  host: string;
+  port: number;
+  /** WebSocket path. */
+  path: string;
+  allowAnonymous: boolean;
+  tls?: TlsOptions;
+}
+
+export interface BrokerLimits {
+  /** -1: unlimited. */
+  maxConnections: number;
+  /** Bytes of PUBLISH payload; 0: unlimited. */
+  messageSizeLimit: number;
+  maxKeepalive: number;
+  /** Per offline persistent session; 0: unlimited. */
+  maxQueuedMessages: number;
+  drainTimeoutMs: number;
+}
+
+export interface BrokerOptions {
+  /** Used in $SYS/broker/version and as the aedes id. */
+  id: string;
+  version: string;
+  listeners: ListenerOptions[];
+  passwordFile?: string;
+  aclFile?: string;
+  /** Directory of the on-disk persistence; undefined keeps everything in memory. */
+  persistenceDir?: string;
+  sysIntervalSeconds: number;
+  limits: BrokerLimits;
+}
+
+export const DEFAULT_LIMITS: BrokerLimits = {
+  maxConnections: -1,
+  messageSizeLimit: 0,
+  maxKeepalive: 65535,
+  maxQueuedMessages: 0,
+  drainTimeoutMs: 30_000,
+};
+
+/** Mosquitto 2's safe default: nothing configured means loopback only, anonymous only there. */
+export const DEFAULT_LISTENER: ListenerOptions = {
+  protocol: 'mqtt',
+  host: '127.0.0.1',
+  port: 1883,
+  path: '/mqtt',
+  allowAnonymous: true,
+};
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::ffff:127.0.0.1';
+}

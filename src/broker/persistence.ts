@@ -1,0 +1,85 @@
+import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { ClassicLevel } from 'classic-level';
+import type { Logger } from '../util/logger.js';
+import { BrokerError } from './errors.js';
+
+const require = createRequire(import.meta.url);
+
+/** The aedes 1.x persistence contract, as far as this module touches it. */
+export interface AedesPersistence {
+  setup(broker: unknown): Promise<void>;
+  outgoingEnqueueCombi(subs: { clientId: string }[], packet: unknown): Promise<unknown>;
+  outgoingClearMessageId(client: { id: string }, packet: unknown): Promise<unknown>;
+  destroy(): Promise<void>;
+  [method: string]: unknown;
+}
+
+type PersistenceConstructor = new (db?: unknown) => AedesPersistence;
+
+/**
+ * On disk (LevelDB in `dir`) so retained messages, persistent sessions' subscriptions and their queued QoS 1/2
+ * messages survive a restart or a power cut; in memory when `dir` is undefined (tests, throwaway brokers).
+ */
+export async function createPersistence(dir: string | undefined, logger: Logger): Promise<AedesPersistence> {
+  if (dir === undefined) {
+    const MemoryPersistence = require('aedes-persistence/asyncPersistence.js') as PersistenceConstructor;
+    return new MemoryPersistence();
+  }
+  await mkdir(dir, { recursive: true });
+  const db = new ClassicLevel<string, Buffer>(dir, { valueEncoding: 'buffer' });
+  try {
+    await db.open();
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause;
+    const locked = (error as { code?: string }).code === 'LEVEL_LOCKED' || cause?.code === 'LEVEL_LOCKED';
+    throw new BrokerError(
+      locked
+        ? `persistence ${dir} is locked: another pi-edge-gateway process is using it`
+        : `cannot open the persistence in ${dir}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  logger.info({ dir }, 'persistence on disk');
+  const LevelPersistence = require('aedes-persistence-level/asyncPersistence.js') as PersistenceConstructor;
+  return new LevelPersistence(db);
+}
+
+/**
+ * Mosquitto's max_queued_messages for persistent sessions: once a client has `limit` QoS 1/2 messages waiting
+ * (queued while offline, or sent and not yet acknowledged), new ones for it are dropped and counted.
+ * Counts start from zero after a restart.
+ */
+export function limitQueuedMessages(
+  persistence: AedesPersistence,
+  limit: number,
+  onDrop: (clientId: string) => void,
+): AedesPersistence {
+  if (limit <= 0) return persistence;
+  const pending = new Map<string, number>();
+  const enqueue = persistence.outgoingEnqueueCombi.bind(persistence);
+  const clear = persistence.outgoingClearMessageId.bind(persistence);
+
+  persistence.outgoingEnqueueCombi = (subs, packet) => {
+    const accepted = subs.filter((sub) => {
+      const count = pending.get(sub.clientId) ?? 0;
+      if (count >= limit) {
+        onDrop(sub.clientId);
+        return false;
+      }
+      pending.set(sub.clientId, count + 1);
+      return true;
+    });
+    return enqueue(accepted, packet);
+  };
+  persistence.outgoingClearMessageId = async (client, packet) => {
+    const cleared = await clear(client, packet);
+    if (cleared) {
+      const count = (pending.get(client.id) ?? 1) - 1;
+      if (count <= 0) pending.delete(client.id);
+      else pending.set(client.id, count);
+    }
+    return cleared;
+  };
+  return persistence;
+}

@@ -1,0 +1,56 @@
+/** Counters the broker keeps for $SYS and metrics. Plain numbers: incrementing them is on the hot path. */
+export class BrokerStats {
+  readonly startedAt = Date.now();
+  publishReceived = 0;
+  publishSent = 0;
+  publishDropped = 0;
+  connectionsTotal = 0;
+  clientsMaximum = 0;
+  /** Client ids of persistent sessions seen this run, connected or not. */
+  readonly persistentClients = new Set<string>();
+  /** Subscriptions by client id; a persistent session's remain while it is offline. */
+  readonly subscriptions = new Map<string, Set<string>>();
+  /** Topics that hold a retained message. */
+  readonly retainedTopics = new Set<string>();
+
+  subscriptionCount(): number {
+    let total = 0;
+    for (const filters of this.subscriptions.values()) total += filters.size;
+    return total;
+  }
+
+  uptimeSeconds(now = Date.now()): number {
+    return Math.floor((now - this.startedAt) / 1000);
+  }
+}
+
+/** Mosquitto's exponentially damped 1/5/15-minute averages of a per-minute rate. */
+export class LoadAverage {
+  private readonly values = [0, 0, 0];
+  private last: number | undefined;
+
+  constructor(private readonly intervalSeconds: number) {}
+
+  update(counter: number): void {
+    if (this.last === undefined) {
+      this.last = counter;
+      return;
+    }
+    const perMinute = ((counter - this.last) * 60) / this.intervalSeconds;
+    this.last = counter;
+    [1, 5, 15].forEach((minutes, i) => {
+      const decay = Math.exp(-this.intervalSeconds / (60 * minutes));
+      this.values[i] = this.values[i]! * decay + perMinute * (1 - decay);
+    });
+  }
+
+  get oneMinute(): number {
+    return this.values[0]!;
+  }
+  get fiveMinutes(): number {
+    return this.values[1]!;
+  }
+  get fifteenMinutes(): number {
+    return this.values[2]!;
+  }
+}

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+
+const tlsSchema = z.strictObject({
+  cert_file: z.string().min(1).describe('PEM certificate chain of the listener'),
+  key_file: z.string().min(1).describe('PEM private key of the listener'),
+  ca_file: z.string().min(1).optional().describe('PEM CA bundle used to verify client certificates'),
+  require_certificate: z.boolean().default(false).describe('Refuse clients that present no certificate signed by ca_file'),
+  use_identity_as_username: z
+    .boolean()
+    .default(false)
+    .describe("Take the client certificate's CN as the username, like mosquitto's use_identity_as_username"),
+});
+
+export const listenerSchema = z
+  .strictObject({
+    protocol: z.enum(['mqtt', 'mqtts', 'ws', 'wss']).default('mqtt').describe('mqtt (TCP), mqtts (TLS), ws or wss (WebSocket)'),
+    host: z.string().min(1).default('127.0.0.1').describe('Address to bind; 0.0.0.0 or :: for every interface'),
+    port: port.describe('TCP port; 0 picks a free one'),
+    path: z.string().startsWith('/').default('/mqtt').describe('HTTP path of a WebSocket listener'),
+    allow_anonymous: z
+      .boolean()
+      .optional()
+      .describe('Accept clients without a username. Default: true on a loopback address only, false elsewhere'),
+    tls: tlsSchema.optional(),
+  })
+  .superRefine((listener, ctx) => {
+    const needsTls = listener.protocol === 'mqtts' || listener.protocol === 'wss';
+    if (needsTls && !listener.tls) {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: `a ${listener.protocol} listener needs tls.cert_file and tls.key_file` });
+    }
+    if (!needsTls && listener.tls) {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: `tls is only valid with protocol mqtts or wss, not ${listener.protocol}` });
+    }
+    if (listener.tls?.require_certificate && !listener.tls.ca_file) {
+      ctx.addIssue({ code: 'custom', path: ['tls', 'ca_file'], message: 'require_certificate needs a ca_file to verify client certificates' });
+    }
+    if (listener.tls?.use_identity_as_username && !listener.tls.require_certificate) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tls', 'use_identity_as_username'],
+        message: 'use_identity_as_username needs require_certificate: true',
+      });
+    }
+  });
+
+export const brokerSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('Run the embedded broker in this process'),
+  listeners: z
+    .array(listenerSchema)
+    .default([])
+    .describe('Where the broker listens. None configured: 127.0.0.1:1883 only, anonymous allowed there (like Mosquitto 2)'),
+  password_file: z.string().min(1).optional().describe("A mosquitto_passwd file ($7$ / $6$ hashes)"),
+  acl_file: z.string().min(1).optional().describe("A mosquitto acl_file"),
+  persistence: z.boolean().default(true).describe('Keep retained messages, persistent sessions and their queued messages across restarts'),
+  sys_interval: z.number().int().min(0).default(10).describe('Seconds between $SYS/broker updates; 0 turns them off'),
+  max_connections: z.number().int().min(-1).default(-1).describe('-1: no limit'),
+  message_size_limit: z
+    .number()
+    .int()
+    .min(0)
+    .max(268435455)
+    .default(0)
+    .describe('Largest PUBLISH payload in bytes accepted; 0: the MQTT maximum'),
+  max_keepalive: z.number().int().min(10).max(65535).default(65535).describe('Clients asking a longer keepalive are refused'),
+  max_queued_messages: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('QoS 1/2 messages queued per offline persistent session before new ones are dropped; 0: no limit'),
+  drain_timeout: z
+    .number()
+    .min(0)
+    .default(30)
+    .describe('Seconds a subscriber may stall its socket before it is disconnected, so it cannot freeze delivery to others'),
+});
+
+export type BrokerSection = z.infer<typeof brokerSchema>;
+export type ListenerSection = z.infer<typeof listenerSchema>;

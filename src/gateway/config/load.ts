@@ -1,0 +1,82 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type GatewayConfig } from './schema.js';
+import { ConfigError, type ConfigProblem } from './errors.js';
+
+export interface LoadedConfig {
+  /** Absolute path of the file the config came from. */
+  file: string;
+  /** Relative paths inside the config are resolved against this directory. */
+  baseDir: string;
+  config: GatewayConfig;
+}
+
+export async function loadConfigFile(file: string): Promise<LoadedConfig> {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = await readFile(absolute, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
+    throw new ConfigError(file, [{ key: '', message: `cannot read the config: ${reason}` }]);
+  }
+  return { file: absolute, baseDir: path.dirname(absolute), config: parseConfig(text, file) };
+}
+
+/** Parse and validate YAML text; every problem is reported at once, with its key path and line. */
+export function parseConfig(text: string, file: string): GatewayConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => {
+        const pos = lineCounter.linePos(e.pos[0]);
+        return { key: '', line: pos.line, column: pos.col, message: `YAML syntax: ${e.message.split('\n')[0]}` };
+      }),
+    );
+  }
+
+  const raw: unknown = doc.toJS() ?? {};
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    throw new ConfigError(file, result.error.issues.map((issue) => toProblem(issue, doc, lineCounter)));
+  }
+  return result.data;
+}
+
+function toProblem(issue: z.core.$ZodIssue, doc: Document, lineCounter: LineCounter): ConfigProblem {
+  const keyPath = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  const position = locate(doc, keyPath, lineCounter);
+  return { key: formatKeyPath(keyPath), ...position, message: describeIssue(issue) };
+}
+
+/** The line of the deepest node of `keyPath` present in the document (the parent, for a missing key). */
+function locate(doc: Document, keyPath: (string | number)[], lineCounter: LineCounter): { line?: number; column?: number } {
+  for (let depth = keyPath.length; depth >= 0; depth--) {
+    const node: unknown = depth === 0 ? doc.contents : doc.getIn(keyPath.slice(0, depth), true);
+    if (isNode(node) && node.range) {
+      const pos = lineCounter.linePos(node.range[0]);
+      return { line: pos.line, column: pos.col };
+    }
+  }
+  return {};
+}
+
+export function formatKeyPath(keyPath: readonly (string | number)[]): string {
+  return keyPath.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return issue.message.replace(/^Invalid input: /, '');
+  }
+}
