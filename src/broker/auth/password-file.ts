@@ -1,0 +1,106 @@
+/**
+ * Mosquitto's `password_file`, loaded for verification. Same format and semantics as mosquitto 2.0: `user:hash` lines,
+ * `#` comments and blank lines ignored, blanks around fields trimmed, CRLF accepted, and when a user appears twice the
+ * last line wins. Unlike mosquitto, which silently skips lines it cannot use, any malformed line or unsupported hash is
+ * a `PasswordFileError` naming the line, so a broken file cannot quietly lock users out.
+ */
+import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+
+import { PasswordFileError } from './password-file-error.js';
+import { readPasswordLines } from './password-lines.js';
+import { DEFAULT_ITERATIONS, DEFAULT_SALT_LENGTH, HASH_LENGTH, parsePasswordHash, PasswordHashFormatError, verifyPasswordHash } from './password-hash.js';
+import type { PasswordHash } from './password-hash.js';
+import { VerifyCache } from './verify-cache.js';
+
+export { PasswordFileError } from './password-file-error.js';
+export { DEFAULT_ITERATIONS, DEFAULT_SALT_LENGTH, formatPasswordHash, hashPassword, parsePasswordHash } from './password-hash.js';
+export type { HashOptions, PasswordHash, PasswordHashType } from './password-hash.js';
+export { deletePasswordEntry, formatPasswordFile, readPasswordLines, setPasswordEntry, usernameProblem } from './password-lines.js';
+export type { PasswordEntry, PasswordLine } from './password-lines.js';
+export { writePasswordFile } from './password-file-writer.js';
+export type { WriteResult } from './password-file-writer.js';
+
+export interface PasswordFileOptions {
+  /** How many recent successful (user, password) pairs skip re-hashing. 0 disables the cache. Default 256. */
+  cacheSize?: number;
+}
+
+export class PasswordFile {
+  readonly path: string;
+  readonly #hashes: ReadonlyMap<string, PasswordHash>;
+  /** Verified against for unknown users so they take as long as known ones. */
+  readonly #decoy: PasswordHash;
+  readonly #cache: VerifyCache;
+  readonly #inflight = new Map<string, Promise<boolean>>();
+
+  private constructor(path: string, hashes: ReadonlyMap<string, PasswordHash>, options: PasswordFileOptions) {
+    this.path = path;
+    this.#hashes = hashes;
+    this.#decoy = decoyFor(hashes.values().next().value);
+    this.#cache = new VerifyCache(options.cacheSize ?? 256);
+  }
+
+  static async load(path: string, options: PasswordFileOptions = {}): Promise<PasswordFile> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      throw new PasswordFileError(path, undefined, `cannot read password file (${code})`, { cause: err });
+    }
+    return PasswordFile.parse(text, path, options);
+  }
+
+  static parse(text: string, path: string, options: PasswordFileOptions = {}): PasswordFile {
+    const hashes = new Map<string, PasswordHash>();
+    for (const line of readPasswordLines(text, path)) {
+      if (line.kind !== 'entry') continue;
+      try {
+        hashes.set(line.username, parsePasswordHash(line.secret));
+      } catch (err) {
+        if (!(err instanceof PasswordHashFormatError)) throw err;
+        throw new PasswordFileError(path, line.line, `user "${line.username}": ${err.message}`, { cause: err });
+      }
+    }
+    return new PasswordFile(path, hashes, options);
+  }
+
+  has(username: string): boolean {
+    return this.#hashes.has(username);
+  }
+
+  users(): string[] {
+    return [...this.#hashes.keys()];
+  }
+
+  get size(): number {
+    return this.#hashes.size;
+  }
+
+  async verify(username: string, password: Buffer | string): Promise<boolean> {
+    const pw = typeof password === 'string' ? Buffer.from(password, 'utf8') : password;
+    const stored = this.#hashes.get(username);
+    if (stored === undefined) {
+      await verifyPasswordHash(this.#decoy, pw);
+      return false;
+    }
+    const key = this.#cache.keyFor(username, pw);
+    if (this.#cache.has(key)) return true;
+    // Concurrent CONNECTs with the same credentials (a reconnect storm) share one hash computation.
+    let pending = this.#inflight.get(key);
+    if (pending === undefined) {
+      pending = verifyPasswordHash(stored, pw).finally(() => this.#inflight.delete(key));
+      this.#inflight.set(key, pending);
+    }
+    const ok = await pending;
+    if (ok) this.#cache.add(key);
+    return ok;
+  }
+}
+
+function decoyFor(model: PasswordHash | undefined): PasswordHash {
+  const hash = randomBytes(HASH_LENGTH);
+  if (model === undefined) return { type: '$7$', iterations: DEFAULT_ITERATIONS, salt: randomBytes(DEFAULT_SALT_LENGTH), hash };
+  return { ...model, salt: randomBytes(model.salt.length), hash };
+}
