@@ -6,7 +6,7 @@ import { ConnectionRegistry, type ConnectionInfo } from './connection.js';
 import { BrokerError } from './errors.js';
 import { createListener, type Listener } from './listeners/index.js';
 import { isLoopbackHost, type BrokerOptions } from './options.js';
-import { createPersistence, limitQueuedMessages, type AedesPersistence } from './persistence.js';
+import { createPersistence, hideDollarTopicsFromWildcards, limitQueuedMessages, type AedesPersistence } from './persistence.js';
 import { BrokerStats } from './stats.js';
 import { SysTopicsPublisher } from './sys-topics.js';
 
@@ -64,7 +64,7 @@ export class EmbeddedBroker {
     if (this.aedes) throw new BrokerError('broker already started');
     await this.access.load();
     this.persistence = limitQueuedMessages(
-      await createPersistence(this.options.persistenceDir, this.log),
+      hideDollarTopicsFromWildcards(await createPersistence(this.options.persistenceDir, this.log)),
       this.options.limits.maxQueuedMessages,
       (clientId) => {
         this.stats.publishDropped++;
@@ -283,8 +283,9 @@ export class EmbeddedBroker {
   }
 
   private async countRetained(): Promise<void> {
-    const persistence = this.persistence as unknown as { createRetainedStreamCombi(patterns: string[]): AsyncIterable<{ topic: string }> };
-    for await (const packet of persistence.createRetainedStreamCombi(['#', '$SYS/#'])) this.stats.retainedTopics.add(packet.topic);
+    for await (const packet of this.persistence!.createRetainedStreamCombi(['#', '$SYS/#'])) {
+      this.stats.retainedTopics.add((packet as { topic: string }).topic);
+    }
   }
 
   private publishInternal(message: InProcessMessage): void {

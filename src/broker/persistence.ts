@@ -1,6 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { Transform, type Readable } from 'node:stream';
 import { ClassicLevel } from 'classic-level';
+import { topicMatches } from './auth/topic-match.js';
 import type { Logger } from '../util/logger.js';
 import { BrokerError } from './errors.js';
 
@@ -11,6 +13,7 @@ export interface AedesPersistence {
   setup(broker: unknown): Promise<void>;
   outgoingEnqueueCombi(subs: { clientId: string }[], packet: unknown): Promise<unknown>;
   outgoingClearMessageId(client: { id: string }, packet: unknown): Promise<unknown>;
+  createRetainedStreamCombi(patterns: string[]): Readable;
   destroy(): Promise<void>;
   [method: string]: unknown;
 }
@@ -80,6 +83,28 @@ export function limitQueuedMessages(
       else pending.set(client.id, count);
     }
     return cleared;
+  };
+  return persistence;
+}
+
+/**
+ * MQTT-4.7.2-1: a filter starting with a wildcard must not match topics starting with `$`. aedes applies the rule to
+ * live messages but not to the retained ones replayed on SUBSCRIBE, so `#` would receive every retained `$SYS`
+ * value. Keep a `$` topic only when a filter that itself starts with `$` matches it.
+ */
+export function hideDollarTopicsFromWildcards(persistence: AedesPersistence): AedesPersistence {
+  const stream = persistence.createRetainedStreamCombi.bind(persistence);
+  persistence.createRetainedStreamCombi = (patterns) => {
+    const dollarPatterns = patterns.filter((p) => p.startsWith('$'));
+    return stream(patterns).pipe(
+      new Transform({
+        objectMode: true,
+        transform(packet: { topic: string }, _encoding, done) {
+          const visible = !packet.topic.startsWith('$') || dollarPatterns.some((p) => topicMatches(p, packet.topic));
+          done(null, visible ? packet : undefined);
+        },
+      }),
+    );
   };
   return persistence;
 }
