@@ -11,7 +11,8 @@ import { isValidFilter } from './topic-match.js';
  *
  * As in mosquitto, the access word is only recognised when something follows it
  * (`topic read` grants readwrite on the topic named `read`), and the filter is the
- * rest of the line, so it may contain spaces.
+ * rest of the line, so it may contain spaces. Slightly more lenient than mosquitto:
+ * lines are trimmed (so indented `#` comments are comments) and tabs separate words.
  */
 
 export type AclAccess = 'read' | 'write' | 'readwrite' | 'deny';
