@@ -173,6 +173,17 @@ export class EmbeddedBroker {
     });
   }
 
+  /** Retained messages whose topics match `filter` (read from the persistence, not from a subscription). */
+  async retained(filter: string): Promise<{ topic: string; payload: Buffer }[]> {
+    if (!this.persistence) throw new BrokerError('broker not started');
+    const found: { topic: string; payload: Buffer }[] = [];
+    for await (const packet of this.persistence.createRetainedStreamCombi([filter])) {
+      const { topic, payload } = packet as { topic: string; payload: Buffer | string };
+      found.push({ topic, payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload) });
+    }
+    return found;
+  }
+
   /** Re-read the password and ACL files (SIGHUP). Connected clients stay; a broken file keeps the old one. */
   reload(): Promise<Error[]> {
     return this.access.reload();

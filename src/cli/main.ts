@@ -5,7 +5,8 @@ import { createBroker } from '../broker/index.js';
 import { toBrokerOptions } from '../gateway/config/broker-options.js';
 import { ConfigError } from '../gateway/config/errors.js';
 import { configJsonSchema } from '../gateway/config/json-schema.js';
-import { loadConfigFile } from '../gateway/config/load.js';
+import { loadConfigFile, type LoadedConfig } from '../gateway/config/load.js';
+import { startGateway } from '../gateway/app.js';
 import { createLogger } from '../util/logger.js';
 import { packageInfo } from '../util/package-info.js';
 import { parseCommandArgs, UsageError } from './args.js';
@@ -28,6 +29,7 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'run':
+      return runGateway(rest);
     case 'broker':
       return runBroker(rest);
     case 'check':
@@ -64,15 +66,40 @@ async function check(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function runBroker(argv: string[]): Promise<number> {
-  const { file, baseDir, config } = await loadConfigFile(configPath(argv));
-  const info = packageInfo();
+function startLogging(loaded: LoadedConfig, what: string) {
+  const { config, file } = loaded;
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty ?? process.stdout.isTTY });
-  logger.info({ version: info.version, config: file }, 'pi-edge-gateway starting');
-  const broker = createBroker(toBrokerOptions(config, baseDir, info.version), logger);
+  logger.info({ version: packageInfo().version, config: file }, `pi-edge-gateway ${what} starting`);
+  return logger;
+}
+
+async function runBroker(argv: string[]): Promise<number> {
+  const loaded = await loadConfigFile(configPath(argv));
+  const logger = startLogging(loaded, 'broker');
+  const broker = createBroker(toBrokerOptions(loaded.config, loaded.baseDir, packageInfo().version), logger);
   await broker.start();
-  await runUntilSignalled(broker, logger);
-  return 0;
+  // Not `return 0`: main() sets process.exitCode from this, which would hide a failed stop.
+  return runUntilSignalled(broker, logger);
+}
+
+async function runGateway(argv: string[]): Promise<number> {
+  const loaded = await loadConfigFile(configPath(argv));
+  const logger = startLogging(loaded, 'gateway');
+  const running = await startGateway(loaded, logger, packageInfo().version);
+  printHowToWatch(loaded, running.broker.listenerNames()[0]);
+  return runUntilSignalled(running, logger);
+}
+
+/** The two lines a new user wants after `npm start`. */
+function printHowToWatch(loaded: LoadedConfig, listener: string | undefined): void {
+  const match = listener && /^mqtt:\/\/(.+):(\d+)$/.exec(listener);
+  if (!match) return;
+  const [, host, port] = match;
+  const base = loaded.config.gateway.base_topic;
+  const output = loaded.config.outputs[0]?.name;
+  console.log(`\nWatch it:    mosquitto_sub -h ${host} -p ${port} -t '${base}/#' -v`);
+  if (output) console.log(`Command it:  mosquitto_pub -h ${host} -p ${port} -t '${base}/command' -m '{"${output}":"on"}'`);
+  console.log('');
 }
 
 async function schema(argv: string[]): Promise<number> {

@@ -5,8 +5,11 @@ export interface Stoppable {
   reload?(): Promise<unknown>;
 }
 
-/** SIGTERM/SIGINT stop gracefully (a second one forces the exit); SIGHUP reloads. Resolves when stopped. */
-export function runUntilSignalled(service: Stoppable, logger: Logger, forceAfterMs = 10_000): Promise<void> {
+/**
+ * SIGTERM/SIGINT stop gracefully (a second one forces the exit); SIGHUP reloads. Resolves when stopped, with the exit
+ * code: 0, or 1 when stop() failed.
+ */
+export function runUntilSignalled(service: Stoppable, logger: Logger, forceAfterMs = 10_000): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
@@ -24,20 +27,22 @@ export function runUntilSignalled(service: Stoppable, logger: Logger, forceAfter
       service.stop().then(
         () => {
           clearTimeout(force);
-          resolve();
+          resolve(0);
         },
         (error: unknown) => {
+          clearTimeout(force);
           logger.error({ err: error }, 'stop failed');
-          process.exitCode = 1;
-          resolve();
+          resolve(1);
         },
       );
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    // `on`, not `once`: with the listener gone, a second signal would kill the process before it logs and exits 1.
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
     if (service.reload) {
       const reload = service.reload.bind(service);
       process.on('SIGHUP', () => {
+        if (stopping) return;
         logger.info('SIGHUP: reloading');
         reload().catch((error: unknown) => logger.error({ err: error }, 'reload failed'));
       });

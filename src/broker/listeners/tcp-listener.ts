@@ -65,9 +65,14 @@ export class TcpListener implements Listener {
     return this.boundPort;
   }
 
+  /**
+   * Stops accepting at once. Does not wait for server.close()'s callback: that only runs once every connection has
+   * ended, and the broker closes its clients after its listeners, so waiting here would hang stop() while any client
+   * is connected.
+   */
   async close(): Promise<void> {
     const server = this.server;
     if (!server?.listening) return;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    server.close();
   }
 }

@@ -37,6 +37,9 @@ export class WebSocketListener implements Listener {
       handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
     });
     this.wss = wss;
+    // ws re-emits the HTTP server's errors (EADDRINUSE...) on itself: unhandled, they would crash the process.
+    // start() reports them from the server, as a ListenerError.
+    wss.on('error', () => undefined);
     wss.on('connection', (ws, request) => {
       const socket = request.socket as Socket;
       socket.setNoDelay(true);

@@ -7,8 +7,8 @@ export interface ManagedOutput {
   name: string;
   /** An output line, already opened by the GPIO controller; the executor drives it but does not close it. */
   line: GpioLine;
-  /** Logical level driven on shutdown (default 0, off). */
-  failSafe?: BitValue;
+  /** Logical level driven on shutdown (default 0, off); `keep` leaves the output as it is. */
+  failSafe?: BitValue | 'keep';
 }
 
 /** Timer functions, injected so tests control time. Defaults to the global setTimeout / clearTimeout. */
@@ -184,8 +184,10 @@ export class OutputExecutor {
       const outcome: ApplyOutcome = { states: {}, failures: [] };
       for (const [name, entry] of this.entries) {
         this.cancelRevert(entry);
+        const failSafe = entry.config.failSafe ?? 0;
+        if (failSafe === 'keep') continue;
         try {
-          outcome.states[name] = await this.drive(entry, entry.config.failSafe ?? 0, 'shutdown');
+          outcome.states[name] = await this.drive(entry, failSafe, 'shutdown');
         } catch (error) {
           outcome.failures.push(failure(name, error));
           this.logger?.error({ output: name, err: error }, 'could not drive output to its fail-safe level');

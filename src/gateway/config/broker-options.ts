@@ -7,7 +7,7 @@ import type { GatewayConfig } from './schema.js';
 export function toBrokerOptions(config: GatewayConfig, baseDir: string, version: string): BrokerOptions {
   const broker = config.broker;
   const resolve = (file: string | undefined) => (file === undefined ? undefined : path.resolve(baseDir, file));
-  const listeners = broker.listeners.length === 0 ? [DEFAULT_LISTENER] : broker.listeners.map((l) => toListener(l, resolve));
+  const listeners = broker.listeners.length === 0 ? [{ ...DEFAULT_LISTENER }] : broker.listeners.map((l) => toListener(l, resolve));
   return {
     id: config.gateway.id,
     version,

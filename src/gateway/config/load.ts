@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type GatewayConfig } from './schema.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
@@ -43,15 +43,36 @@ export function parseConfig(text: string, file: string): GatewayConfig {
   const raw: unknown = doc.toJS() ?? {};
   const result = configSchema.safeParse(raw);
   if (!result.success) {
-    throw new ConfigError(file, result.error.issues.map((issue) => toProblem(issue, doc, lineCounter)));
+    const problems = result.error.issues.flatMap((issue) => toProblems(issue, doc, lineCounter));
+    // In file order, so the report reads top to bottom like the file.
+    problems.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0));
+    throw new ConfigError(file, problems);
   }
   return result.data;
 }
 
-function toProblem(issue: z.core.$ZodIssue, doc: Document, lineCounter: LineCounter): ConfigProblem {
+function toProblems(issue: z.core.$ZodIssue, doc: Document, lineCounter: LineCounter): ConfigProblem[] {
   const keyPath = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  if (issue.code === 'unrecognized_keys') {
+    // One problem per unknown key, at the key itself rather than at the object that holds it.
+    return issue.keys.map((key) => ({
+      key: formatKeyPath([...keyPath, key]),
+      ...(locateKey(doc, keyPath, key, lineCounter) ?? locate(doc, keyPath, lineCounter)),
+      message: `unknown key "${key}"`,
+    }));
+  }
   const position = locate(doc, keyPath, lineCounter);
-  return { key: formatKeyPath(keyPath), ...position, message: describeIssue(issue) };
+  return [{ key: formatKeyPath(keyPath), ...position, message: describeIssue(issue) }];
+}
+
+/** The position of `key` itself inside the mapping at `parentPath`. */
+function locateKey(doc: Document, parentPath: (string | number)[], key: string, lineCounter: LineCounter): { line: number; column: number } | undefined {
+  const parent: unknown = parentPath.length === 0 ? doc.contents : doc.getIn(parentPath, true);
+  if (!isMap(parent)) return undefined;
+  const pair = parent.items.find((item) => (isScalar(item.key) ? String(item.key.value) === key : item.key === key));
+  if (!isNode(pair?.key) || !pair.key.range) return undefined;
+  const pos = lineCounter.linePos(pair.key.range[0]);
+  return { line: pos.line, column: pos.col };
 }
 
 /** The line of the deepest node of `keyPath` present in the document (the parent, for a missing key). */

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { brokerSchema } from './broker-schema.js';
+import { commandsSchema, hardwareSchema, homeAssistantSchema, inputSchema, outputSchema, publishSchema, sensorSchema } from './devices-schema.js';
 
 const topicLevel = z
   .string()
   .min(1)
-  .regex(/^[^+#/\s]+$/, 'a single MQTT topic level without + # / or spaces');
+  .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only');
 
 export const gatewaySchema = z.strictObject({
   id: topicLevel.default('pi-edge-gateway').describe('Unique id of this gateway: MQTT client ids, Home Assistant unique_ids'),
@@ -24,11 +25,38 @@ export const logSchema = z.strictObject({
   pretty: z.boolean().optional().describe('Human-readable logs; default: when stdout is a terminal'),
 });
 
-export const configSchema = z.strictObject({
-  $schema: z.string().optional(),
-  gateway: gatewaySchema.prefault({}),
-  log: logSchema.prefault({}),
-  broker: brokerSchema.prefault({}),
-});
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    gateway: gatewaySchema.prefault({}),
+    log: logSchema.prefault({}),
+    broker: brokerSchema.prefault({}),
+    hardware: hardwareSchema.prefault({}),
+    publish: publishSchema.prefault({}),
+    commands: commandsSchema.prefault({}),
+    homeassistant: homeAssistantSchema.prefault({}),
+    sensors: z.array(sensorSchema).default([]),
+    inputs: z.array(inputSchema).default([]),
+    outputs: z.array(outputSchema).default([]),
+  })
+  .superRefine((config, ctx) => {
+    // Sensors, inputs and outputs share the topic namespace <base>/<name>/...
+    const seen = new Map<string, string>();
+    for (const section of ['sensors', 'inputs', 'outputs'] as const) {
+      config[section].forEach((device, index) => {
+        const first = seen.get(device.name);
+        if (first) ctx.addIssue({ code: 'custom', path: [section, index, 'name'], message: `"${device.name}" is already used by ${first}` });
+        else seen.set(device.name, `${section}[${index}]`);
+      });
+    }
+    const pins = new Map<number, string>();
+    for (const section of ['inputs', 'outputs'] as const) {
+      config[section].forEach((device, index) => {
+        const first = pins.get(device.pin);
+        if (first) ctx.addIssue({ code: 'custom', path: [section, index, 'pin'], message: `GPIO${device.pin} is already used by ${first}` });
+        else pins.set(device.pin, `${section}[${index}]`);
+      });
+    }
+  });
 
 export type GatewayConfig = z.infer<typeof configSchema>;

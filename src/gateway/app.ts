@@ -1,0 +1,46 @@
+import { createBroker, type EmbeddedBroker } from '../broker/index.js';
+import type { Logger } from '../util/logger.js';
+import { toBrokerOptions } from './config/broker-options.js';
+import type { LoadedConfig } from './config/load.js';
+import { Gateway } from './gateway.js';
+import type { GatewayHardware } from './hardware.js';
+import { channelsOf, setUpHardware } from './hardware-setup.js';
+
+export interface RunningGateway {
+  broker: EmbeddedBroker;
+  gateway: Gateway;
+  hardware: GatewayHardware;
+  /** SIGHUP: password and ACL files. */
+  reload(): Promise<unknown>;
+  /** Gateway first (fail-safe outputs, `offline`), then the broker (persistence flushed), then the hardware. */
+  stop(): Promise<void>;
+}
+
+/** The whole gateway in one process: embedded broker, hardware, and the gateway between them. */
+export async function startGateway(loaded: LoadedConfig, logger: Logger, version: string, hardware?: GatewayHardware): Promise<RunningGateway> {
+  const { config, baseDir } = loaded;
+  const broker = createBroker(toBrokerOptions(config, baseDir, version), logger);
+  await broker.start();
+  let hw: GatewayHardware | undefined;
+  try {
+    hw = hardware ?? (await setUpHardware(config.hardware, logger));
+    const gateway = new Gateway(config, { transport: broker, hardware: hw, logger, version, channelsOf });
+    await gateway.start();
+    const running = hw;
+    return {
+      broker,
+      gateway,
+      hardware: running,
+      reload: () => broker.reload(),
+      stop: async () => {
+        await gateway.stop();
+        await broker.stop();
+        await running.close();
+      },
+    };
+  } catch (error) {
+    await broker.stop().catch(() => undefined);
+    await hw?.close().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,60 @@
+import type { Logger } from '../../util/logger.js';
+import type { TopicLayout } from '../topics.js';
+import type { GatewayTransport } from '../transport.js';
+import { encodeDiscoveryPayload } from './abbreviations.js';
+import { discoveryRemovals } from './removal.js';
+import type { DiscoveryMessage } from './types.js';
+
+/**
+ * Announces the gateway's entities to Home Assistant (retained config topics), removes the ones that left the
+ * config, and announces again whenever Home Assistant says it is back online.
+ */
+export class DiscoveryPublisher {
+  private unsubscribe: (() => Promise<void>) | undefined;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly transport: GatewayTransport,
+    private readonly topics: TopicLayout,
+    private readonly messages: readonly DiscoveryMessage[],
+    private readonly statusTopic: string,
+    logger: Logger,
+  ) {
+    this.log = logger.child({ module: 'discovery' });
+  }
+
+  async start(): Promise<void> {
+    await this.removeStale();
+    await this.announce();
+    this.unsubscribe = await this.transport.subscribe(this.statusTopic, (_topic, payload) => {
+      if (payload.toString().trim() === 'online') {
+        this.log.info('Home Assistant is online, announcing again');
+        void this.announce();
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.unsubscribe?.();
+  }
+
+  async announce(): Promise<void> {
+    for (const message of this.messages) {
+      await this.transport.publish({ topic: message.topic, payload: encodeDiscoveryPayload(message.payload), qos: 1, retain: true });
+    }
+    this.log.info({ entities: this.messages.length }, 'discovery announced');
+  }
+
+  private async removeStale(): Promise<void> {
+    const previous = await this.transport.retained(this.topics.ownDiscoveryWildcard());
+    const removals = discoveryRemovals(
+      previous.filter((m) => m.payload.length > 0).map((m) => m.topic),
+      this.messages,
+      this.topics,
+    );
+    for (const removal of removals) {
+      await this.transport.publish({ topic: removal.topic, payload: '', qos: 1, retain: true });
+    }
+    if (removals.length > 0) this.log.info({ removed: removals.map((r) => r.topic) }, 'removed entities that left the config');
+  }
+}

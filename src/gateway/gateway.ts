@@ -1,0 +1,230 @@
+import type { Sensor, SensorChannel } from '../drivers/types.js';
+import type { Logger } from '../util/logger.js';
+import { systemClock, type Clock } from './clock.js';
+import { CommandHandler } from './commands/command-handler.js';
+import { OutputExecutor, type ManagedOutput } from './commands/output-executor.js';
+import { CommandParser } from './commands/parse.js';
+import type { GatewayConfig } from './config/schema.js';
+import type { OutputSection, SensorSection } from './config/devices-schema.js';
+import { buildDiscoveryMessages } from './discovery/build.js';
+import { DiscoveryPublisher } from './discovery/discovery-publisher.js';
+import type { GatewayEntities, SensorChannelEntity } from './discovery/types.js';
+import { expireAfterSeconds } from './discovery/build.js';
+import { DeviceFilters } from './filters/device-filters.js';
+import type { GatewayHardware } from './hardware.js';
+import { InputWatcher } from './inputs/input-watcher.js';
+import { SensorRunner } from './sensors/sensor-runner.js';
+import { StatePublisher } from './state-publisher.js';
+import { TopicLayout } from './topics.js';
+import type { GatewayTransport } from './transport.js';
+import type { GpioLine } from '../drivers/types.js';
+
+export interface GatewayDependencies {
+  transport: GatewayTransport;
+  hardware: GatewayHardware;
+  logger: Logger;
+  clock?: Clock;
+  version: string;
+  /** Channels of a sensor kind, for discovery of a sensor that could not be opened at start. */
+  channelsOf: (spec: SensorSection) => readonly SensorChannel[];
+}
+
+/** Spreads the first reads of many sensors so they do not all hit one bus at the same instant. */
+const SENSOR_STAGGER_MS = 50;
+
+/**
+ * The gateway: sensors to MQTT, MQTT commands to outputs, inputs to MQTT, Home Assistant discovery, and the
+ * gateway's own status. It only knows the broker as a GatewayTransport and hardware as GatewayHardware.
+ */
+export class Gateway {
+  readonly topics: TopicLayout;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly publisher: StatePublisher;
+  private runners: { spec: SensorSection; runner: SensorRunner }[] = [];
+  private inputs: InputWatcher[] = [];
+  private outputLines: GpioLine[] = [];
+  private executor: OutputExecutor | undefined;
+  private commands: CommandHandler | undefined;
+  private discovery: DiscoveryPublisher | undefined;
+  private readonly units = new Map<string, Record<string, string>>();
+
+  constructor(
+    private readonly config: GatewayConfig,
+    private readonly deps: GatewayDependencies,
+  ) {
+    this.clock = deps.clock ?? systemClock;
+    this.log = deps.logger.child({ module: 'gateway' });
+    this.topics = new TopicLayout({
+      baseTopic: config.gateway.base_topic,
+      gatewayId: config.gateway.id,
+      discoveryPrefix: config.homeassistant.discovery_prefix,
+    });
+    this.publisher = new StatePublisher(deps.transport, this.topics, config.publish, deps.logger);
+  }
+
+  /** Counters of every sensor, for health and metrics. */
+  sensorCounters(): Record<string, SensorRunner['counters']> {
+    return Object.fromEntries(this.runners.map(({ spec, runner }) => [spec.name, runner.counters]));
+  }
+
+  async start(): Promise<void> {
+    await this.publisher.gatewayStatus(true);
+    await this.startOutputs();
+    await this.startInputs();
+    const channels = await this.startSensors();
+    if (this.config.homeassistant.enabled) await this.startDiscovery(channels);
+    this.log.info(
+      { hardware: this.deps.hardware.kind, sensors: this.runners.length, inputs: this.inputs.length, outputs: this.outputLines.length },
+      'gateway started',
+    );
+  }
+
+  /** Sensors stop, outputs go to their fail-safe state, `offline` is published. */
+  async stop(): Promise<void> {
+    await Promise.all(this.runners.map(({ runner }) => runner.stop()));
+    await Promise.all(this.inputs.map((input) => input.stop().catch(() => undefined)));
+    await this.commands?.stop();
+    await this.discovery?.stop();
+    await this.executor?.shutdown();
+    await Promise.all(this.outputLines.map((line) => line.close().catch(() => undefined)));
+    for (const name of this.deviceNames()) await this.publisher.availability(name, false);
+    await this.publisher.gatewayStatus(false);
+    this.log.info('gateway stopped');
+  }
+
+  private deviceNames(): string[] {
+    return [...this.config.sensors, ...this.config.inputs, ...this.config.outputs].map((d) => d.name);
+  }
+
+  private async startOutputs(): Promise<void> {
+    const managed: ManagedOutput[] = [];
+    for (const spec of this.config.outputs) {
+      try {
+        const line = await this.deps.hardware.gpio.openOutput(spec.pin, { initial: spec.initial === 'on' ? 1 : 0, activeLow: spec.active_low });
+        this.outputLines.push(line);
+        managed.push({ name: spec.name, line, failSafe: failSafeLevel(spec) });
+      } catch (error) {
+        this.log.error({ output: spec.name, pin: spec.pin, err: (error as Error).message }, 'output unavailable');
+        await this.publisher.availability(spec.name, false);
+      }
+    }
+    const retainOf = new Map(this.config.outputs.map((o) => [o.name, o.retain]));
+    const executor = new OutputExecutor(managed, {
+      scheduler: this.clock,
+      clock: () => this.clock.now(),
+      logger: this.log,
+      onState: (report) => void this.publisher.binaryState(report.output, report.state, this.clock.now(), retainOf.get(report.output)),
+    });
+    this.executor = executor;
+    const initial = await executor.init();
+    for (const [name, state] of Object.entries(initial.states)) {
+      await this.publisher.binaryState(name, state, this.clock.now(), retainOf.get(name));
+      await this.publisher.availability(name, true);
+    }
+    const parser = new CommandParser({
+      outputs: managed.map((m) => m.name),
+      maxAgeMs: this.config.commands.max_age,
+      requireTimestamp: this.config.commands.require_timestamp,
+    });
+    this.commands = new CommandHandler(this.deps.transport, this.topics, parser, executor, this.publisher, this.clock, this.deps.logger);
+    await this.commands.start();
+  }
+
+  private async startInputs(): Promise<void> {
+    for (const spec of this.config.inputs) {
+      const watcher = new InputWatcher(
+        spec,
+        this.deps.hardware.gpio,
+        (event) => void this.publisher.binaryState(event.input, event.payload, this.clock.now()),
+        this.log,
+      );
+      try {
+        await watcher.start();
+        this.inputs.push(watcher);
+        await this.publisher.availability(spec.name, true);
+      } catch (error) {
+        this.log.error({ input: spec.name, pin: spec.pin, err: (error as Error).message }, 'input unavailable');
+        await this.publisher.availability(spec.name, false);
+      }
+    }
+  }
+
+  /** Opens every sensor once to learn its channels (for discovery and units), then starts the reading loops. */
+  private async startSensors(): Promise<Map<string, readonly SensorChannel[]>> {
+    const channels = new Map<string, readonly SensorChannel[]>();
+    for (const [index, spec] of this.config.sensors.entries()) {
+      let opened: Sensor | undefined;
+      try {
+        opened = await this.deps.hardware.openSensor(spec);
+        channels.set(spec.name, opened.channels);
+      } catch (error) {
+        this.log.error({ sensor: spec.name, err: (error as Error).message }, 'sensor not available at start; retrying on its interval');
+        channels.set(spec.name, this.deps.channelsOf(spec));
+      }
+      this.units.set(spec.name, Object.fromEntries(channels.get(spec.name)!.map((c) => [c.key, c.unit])));
+      let first = opened;
+      const runner = new SensorRunner({
+        name: spec.name,
+        open: async () => {
+          const sensor = first ?? (await this.deps.hardware.openSensor(spec));
+          first = undefined;
+          return sensor;
+        },
+        intervalMs: spec.interval,
+        retries: spec.retries,
+        offlineAfter: spec.offline_after,
+        filters: new DeviceFilters(spec.filters),
+        clock: this.clock,
+        logger: this.log,
+        onState: (state, at) => void this.publisher.sensorState(spec.name, state, this.units.get(spec.name) ?? {}, at),
+        onAvailability: (online) => void this.publisher.availability(spec.name, online),
+      });
+      runner.start(index * SENSOR_STAGGER_MS);
+      this.runners.push({ spec, runner });
+    }
+    return channels;
+  }
+
+  private async startDiscovery(channels: Map<string, readonly SensorChannel[]>): Promise<void> {
+    const entities: GatewayEntities = {
+      sensors: this.config.sensors.map((spec) => ({
+        device: spec.name,
+        name: spec.friendly_name,
+        channels: (channels.get(spec.name) ?? []).map((channel) => sensorEntity(spec, channel)),
+      })),
+      inputs: this.config.inputs.map((spec) => ({ device: spec.name, name: spec.friendly_name, deviceClass: spec.device_class })),
+      outputs: this.config.outputs.map((spec) => ({ device: spec.name, name: spec.friendly_name, as: spec.component, deviceClass: spec.device_class })),
+    };
+    const messages = buildDiscoveryMessages(entities, {
+      topics: this.topics,
+      device: {
+        name: this.config.gateway.name ?? this.config.gateway.id,
+        model: this.config.homeassistant.model ?? this.deps.hardware.model,
+        swVersion: this.deps.version,
+      },
+      origin: { swVersion: this.deps.version },
+      legacyObjectId: this.config.homeassistant.legacy_object_id,
+      qos: this.config.publish.qos,
+    });
+    this.discovery = new DiscoveryPublisher(this.deps.transport, this.topics, messages, this.config.homeassistant.status_topic, this.deps.logger);
+    await this.discovery.start();
+  }
+}
+
+function failSafeLevel(spec: OutputSection): 0 | 1 | 'keep' {
+  return spec.fail_safe === 'keep' ? 'keep' : spec.fail_safe === 'on' ? 1 : 0;
+}
+
+function sensorEntity(spec: SensorSection, channel: SensorChannel): SensorChannelEntity {
+  const override = spec.channels[channel.key] ?? {};
+  const gap = new DeviceFilters(spec.filters).maxPublishGap(channel.key, spec.interval);
+  return {
+    ...channel,
+    ...(override.unit ? { unit: override.unit } : {}),
+    ...(override.device_class ? { deviceClass: override.device_class } : {}),
+    ...(override.name ? { name: override.name } : {}),
+    ...(override.icon ? { icon: override.icon } : {}),
+    expireAfterS: expireAfterSeconds(gap),
+  };
+}

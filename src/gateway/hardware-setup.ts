@@ -1,0 +1,129 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { BackendUnavailableError } from '../drivers/errors.js';
+import { createGpioController } from '../drivers/gpio/index.js';
+import { createSensorRegistry, realHardware, type HardwareContext, type SensorRegistry } from '../drivers/sensor-factory.js';
+import type { GpioController, Sensor, SensorChannel } from '../drivers/types.js';
+import type { Logger } from '../util/logger.js';
+import type { HardwareSection, SensorSection } from './config/devices-schema.js';
+import type { GatewayHardware } from './hardware.js';
+
+/**
+ * Real hardware when the Pi's GPIO is there (or `mode: real` insists), the simulation of mocks/ otherwise. The
+ * choice is logged: a gateway that silently simulates on a real Pi would be a nasty surprise.
+ */
+export async function setUpHardware(settings: HardwareSection, logger: Logger): Promise<GatewayHardware> {
+  const log = logger.child({ module: 'hardware' });
+  if (settings.mode === 'simulated') {
+    log.info('hardware: simulated (hardware.mode: simulated)');
+    return simulatedHardware(settings, logger);
+  }
+  let gpio: GpioController;
+  try {
+    gpio = await createGpioController({
+      backend: settings.gpio_backend,
+      logger,
+      sysfsRoot: settings.sysfs_root,
+      devRoot: settings.dev_root,
+      chipBase: settings.gpio_chip_base,
+    });
+  } catch (error) {
+    if (settings.mode === 'real' || !(error instanceof BackendUnavailableError)) throw error;
+    log.warn({ reason: error.message }, 'no Raspberry Pi GPIO found: running on SIMULATED hardware (set hardware.mode: real to refuse)');
+    return simulatedHardware(settings, logger);
+  }
+  const context = realHardware({ logger, sysfsRoot: settings.sysfs_root });
+  const model = await boardModel(settings.sysfs_root);
+  log.info({ model, gpio: gpio.backend }, 'hardware: real');
+  return assemble('real', model, gpio, context, createSensorRegistry(), () => context.close());
+}
+
+async function simulatedHardware(settings: HardwareSection, logger: Logger): Promise<GatewayHardware> {
+  // The simulation is loaded only when used, so a production start never pulls it in.
+  const [{ createSimulatedHardware }, { createSimulatedGpio }] = await Promise.all([
+    import('../../mocks/chips/simulated-hardware.js'),
+    import('../../mocks/gpio/index.js'),
+  ]);
+  const context = await createSimulatedHardware({ seed: settings.simulation_seed, logger });
+  const gpio = createSimulatedGpio({ logger });
+  return assemble('simulated', 'simulated Raspberry Pi', gpio, context, createSensorRegistry(), async () => {
+    await gpio.close();
+    await context.close();
+  });
+}
+
+function assemble(
+  kind: 'real' | 'simulated',
+  model: string,
+  gpio: GpioController,
+  context: HardwareContext,
+  registry: SensorRegistry,
+  close: () => Promise<void>,
+): GatewayHardware & { context: HardwareContext } {
+  return {
+    kind,
+    model,
+    gpio,
+    context,
+    openSensor: (spec) => registry.create(spec.kind, sensorOptions(spec), context) as Promise<Sensor>,
+    close: async () => {
+      await gpio.close();
+      await close();
+    },
+  };
+}
+
+/** The registry's option names for a sensor section of the config. */
+export function sensorOptions(spec: SensorSection): Record<string, unknown> {
+  switch (spec.kind) {
+    case 'bme280':
+    case 'bmp280':
+      return { bus: spec.bus, address: spec.address, oversampling: spec.oversampling };
+    case 'sht3x':
+    case 'bh1750':
+      return { bus: spec.bus, address: spec.address };
+    case 'ads1115':
+      return { bus: spec.bus, address: spec.address, inputs: spec.inputs, fullScale: spec.gain };
+    case 'dht22':
+    case 'dht11':
+      return { pin: spec.pin, backend: spec.backend === 'library' ? 'node-dht-sensor' : 'iio', iioDevice: spec.iio_device };
+    case 'ds18b20':
+      return { deviceId: spec.device_id };
+  }
+}
+
+/** What a sensor kind measures, for Home Assistant discovery of a sensor that could not be opened at start. */
+export function channelsOf(spec: SensorSection): readonly SensorChannel[] {
+  const temperature = { key: 'temperature', unit: '°C', deviceClass: 'temperature' };
+  const humidity = { key: 'humidity', unit: '%', deviceClass: 'humidity' };
+  const pressure = { key: 'pressure', unit: 'hPa', deviceClass: 'atmospheric_pressure' };
+  switch (spec.kind) {
+    case 'bme280':
+      return [temperature, pressure, humidity];
+    case 'bmp280':
+      return [temperature, pressure];
+    case 'sht3x':
+    case 'dht22':
+    case 'dht11':
+      return [temperature, humidity];
+    case 'bh1750':
+      return [{ key: 'illuminance', unit: 'lx', deviceClass: 'illuminance' }];
+    case 'ads1115':
+      return spec.inputs.map((input) => ({ key: `voltage_${input}`, unit: 'V', deviceClass: 'voltage' }));
+    case 'ds18b20':
+      return [temperature];
+  }
+}
+
+/** "Raspberry Pi 4 Model B Rev 1.5" from the device tree, or a generic name elsewhere. */
+async function boardModel(sysfsRoot: string): Promise<string> {
+  const candidates = [path.join(path.dirname(sysfsRoot), 'proc/device-tree/model'), '/proc/device-tree/model'];
+  for (const file of candidates) {
+    try {
+      return (await readFile(file, 'utf8')).replace(/\0/g, '').trim();
+    } catch {
+      // next candidate
+    }
+  }
+  return 'Raspberry Pi';
+}

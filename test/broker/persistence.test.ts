@@ -1,0 +1,181 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import net, { type AddressInfo } from 'node:net';
+import path from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AedesPersistence } from '../../src/broker/persistence.js';
+import { JournaledPersistence } from '../../src/broker/persistence/journaled.js';
+import { collect, connectClient } from '../helpers/broker.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
+
+const require = createRequire(import.meta.url);
+const MemoryPersistence = require('aedes-persistence/asyncPersistence.js') as new () => AedesPersistence;
+
+let tmp: { dir: string; remove: () => Promise<void> };
+const open: JournaledPersistence[] = [];
+
+beforeEach(async () => {
+  tmp = await makeTempDir();
+});
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((p) => p.destroy().catch(() => undefined)));
+  await tmp.remove();
+});
+
+async function journal(broker = { id: 'b', counter: 0 }): Promise<{ p: JournaledPersistence; broker: typeof broker; db: ClassicLevel<string, Buffer> }> {
+  const db = new ClassicLevel<string, Buffer>(path.join(tmp.dir, 'db'), { valueEncoding: 'buffer' });
+  await db.open();
+  const p = new JournaledPersistence(db, new MemoryPersistence(), 60_000);
+  await p.setup(broker);
+  open.push(p);
+  return { p, broker, db };
+}
+
+async function restart(p: JournaledPersistence) {
+  await p.destroy();
+  open.splice(open.indexOf(p), 1);
+  return journal();
+}
+
+const packet = (topic: string, payload: string, counter: number, extra: object = {}) => ({
+  cmd: 'publish',
+  topic,
+  payload: Buffer.from(payload),
+  qos: 1,
+  retain: false,
+  dup: false,
+  brokerId: 'b',
+  brokerCounter: counter,
+  ...extra,
+});
+
+async function all(stream: AsyncIterable<unknown>): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  for await (const item of stream) out.push(item as Record<string, unknown>);
+  return out;
+}
+
+describe('JournaledPersistence', () => {
+  it('restores retained messages, subscriptions, queued messages with their message ids, incoming QoS 2 and wills', async () => {
+    const { p } = await journal();
+    await p.storeRetained({ ...packet('config/mode', 'eco', 1), retain: true });
+    await p.storeRetained({ ...packet('config/gone', 'x', 2), retain: true });
+    await p.storeRetained({ ...packet('config/gone', '', 3), retain: true });
+    await p.addSubscriptions({ id: 'dash' }, [{ topic: 'readings/#', qos: 1 }, { topic: 'other', qos: 0 }]);
+    await p.removeSubscriptions({ id: 'dash' }, ['other']);
+    await p.outgoingEnqueueCombi([{ clientId: 'dash' }], packet('readings/1', 'one', 10));
+    await p.outgoingEnqueueCombi([{ clientId: 'dash' }], packet('readings/2', 'two', 11));
+    await p.outgoingUpdate({ id: 'dash' }, { ...packet('readings/1', 'one', 10), messageId: 7 });
+    await p.incomingStorePacket({ id: 'dev' }, { ...packet('in/q2', 'q2', 0), qos: 2, messageId: 42 });
+    await p.putWill({ id: 'dev' }, { topic: 'dev/status', payload: Buffer.from('offline'), qos: 1, retain: true });
+
+    const { p: again, broker } = await restart(p);
+    expect((await all(again.createRetainedStreamCombi(['#']))).map((r) => [r.topic, String(r.payload)])).toEqual([['config/mode', 'eco']]);
+    expect(await again.subscriptionsByClient({ id: 'dash' })).toMatchObject([{ topic: 'readings/#', qos: 1 }]);
+    expect(await again.subscriptionsByTopic('readings/5')).toMatchObject([{ clientId: 'dash', topic: 'readings/#', qos: 1 }]);
+    const queued = await all(again.outgoingStream({ id: 'dash' }));
+    expect(queued.map((q) => [q.topic, String(q.payload), q.messageId])).toEqual([
+      ['readings/1', 'one', 7],
+      ['readings/2', 'two', undefined],
+    ]);
+    // new packets of this broker id must not reuse the restored counters
+    expect(broker.counter).toBe(11);
+    expect(await again.incomingGetPacket({ id: 'dev' }, { messageId: 42 })).toMatchObject({ topic: 'in/q2' });
+    expect(await again.getWill({ id: 'dev' })).toMatchObject({ topic: 'dev/status' });
+
+    // acknowledging after the restart removes the message from disk too
+    expect(await again.outgoingClearMessageId({ id: 'dash' }, { messageId: 7 })).toMatchObject({ topic: 'readings/1' });
+    await again.incomingDelPacket({ id: 'dev' }, { messageId: 42 });
+    await again.delWill({ id: 'dev' });
+    await again.cleanSubscriptions({ id: 'dash' });
+    const { p: third } = await restart(again);
+    expect((await all(third.outgoingStream({ id: 'dash' }))).map((q) => q.topic)).toEqual(['readings/2']);
+    expect(await third.subscriptionsByClient({ id: 'dash' })).toEqual([]);
+    await expect(third.incomingGetPacket({ id: 'dev' }, { messageId: 42 })).rejects.toThrow();
+    expect(await third.getWill({ id: 'dev' })).toBeUndefined();
+  });
+
+  it('never writes a queued message that is acknowledged before the next flush', async () => {
+    const { p, db } = await journal();
+    await p.flush();
+    for (let i = 1; i <= 100; i++) {
+      await p.outgoingEnqueueCombi([{ clientId: 'dash' }], packet('t', String(i), i));
+      await p.outgoingUpdate({ id: 'dash' }, { ...packet('t', String(i), i), messageId: i });
+      await p.outgoingClearMessageId({ id: 'dash' }, { messageId: i });
+    }
+    await p.flush();
+    const keys = await db.keys().all();
+    expect(keys.filter((k) => k.startsWith('o:'))).toEqual([]);
+  });
+});
+
+describe('the broker process killed with SIGKILL', () => {
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const child of children.splice(0)) child.kill('SIGKILL');
+  });
+
+  async function freePort(): Promise<number> {
+    const server = net.createServer().listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    server.close();
+    return port;
+  }
+
+  async function startCli(config: string, port: number): Promise<ChildProcess> {
+    const root = path.resolve(import.meta.dirname, '../..');
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'broker', '--config', config], {
+      cwd: root,
+      stdio: 'ignore',
+    });
+    children.push(child);
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const ok = await new Promise<boolean>((resolve) => {
+        const s = net.connect({ host: '127.0.0.1', port }, () => (s.destroy(), resolve(true)));
+        s.on('error', () => resolve(false));
+      });
+      if (ok) return child;
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error('broker did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  it('keeps what was flushed: retained messages, the subscription and the queued QoS 1 messages', async () => {
+    const port = await freePort();
+    const config = path.join(tmp.dir, 'broker.yaml');
+    await writeFile(
+      config,
+      `gateway:\n  state_dir: ${tmp.dir}/state\nlog:\n  level: warn\nbroker:\n  sys_interval: 0\n  listeners:\n    - { host: 127.0.0.1, port: ${port} }\n`,
+    );
+    const url = `mqtt://127.0.0.1:${port}`;
+    const first = await startCli(config, port);
+    const durable = await connectClient(url, { clientId: 'dashboard', clean: false });
+    await durable.subscribeAsync('readings/#', { qos: 1 });
+    await durable.endAsync();
+    const pub = await connectClient(url);
+    await pub.publishAsync('config/mode', 'eco', { qos: 1, retain: true });
+    for (let i = 0; i < 10; i++) await pub.publishAsync(`readings/${i}`, String(i), { qos: 1 });
+    await pub.endAsync();
+    await new Promise((r) => setTimeout(r, 500)); // > the 100 ms flush interval
+    first.kill('SIGKILL');
+    await once(first, 'exit');
+
+    await startCli(config, port);
+    const back = await connectClient(url, { clientId: 'dashboard', clean: false });
+    const inbox = collect(back);
+    const got = await inbox.waitFor(10, 5000);
+    expect(got.map((m) => m.payload)).toEqual(Array.from({ length: 10 }, (_, i) => String(i)));
+    const fresh = await connectClient(url);
+    const retained = collect(fresh);
+    await fresh.subscribeAsync('config/#');
+    expect((await retained.waitFor(1))[0]).toMatchObject({ topic: 'config/mode', payload: 'eco', retain: true });
+    await fresh.publishAsync('readings/live', 'live', { qos: 1 });
+    await inbox.waitFor(11);
+    await Promise.all([back.endAsync(), fresh.endAsync()]);
+  }, 30_000);
+});
