@@ -46,10 +46,18 @@ async function simulatedHardware(settings: HardwareSection, logger: Logger): Pro
   ]);
   const context = await createSimulatedHardware({ seed: settings.simulation_seed, logger });
   const gpio = createSimulatedGpio({ logger });
-  return assemble('simulated', 'simulated Raspberry Pi', gpio, context, createSensorRegistry(), async () => {
-    await gpio.close();
-    await context.close();
-  });
+  return simulatedGatewayHardware(context, gpio);
+}
+
+/**
+ * GatewayHardware over simulation parts the caller built and keeps (tests inject faults into the chips and drive
+ * pins through them). Closing it closes the GPIO controller and the context.
+ */
+export function simulatedGatewayHardware(
+  context: HardwareContext & { close(): Promise<void> },
+  gpio: GpioController,
+): GatewayHardware & { context: HardwareContext } {
+  return assemble('simulated', 'simulated Raspberry Pi', gpio, context, createSensorRegistry(), () => context.close());
 }
 
 function assemble(
@@ -86,7 +94,7 @@ export function sensorOptions(spec: SensorSection): Record<string, unknown> {
       return { bus: spec.bus, address: spec.address, inputs: spec.inputs, fullScale: spec.gain };
     case 'dht22':
     case 'dht11':
-      return { pin: spec.pin, backend: spec.backend === 'library' ? 'node-dht-sensor' : 'iio', iioDevice: spec.iio_device };
+      return { pin: spec.pin, backend: spec.backend === 'library' ? 'node-dht-sensor' : spec.backend, iioDevice: spec.iio_device };
     case 'ds18b20':
       return { deviceId: spec.device_id };
   }

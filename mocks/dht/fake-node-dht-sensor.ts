@@ -1,0 +1,44 @@
+import type { NodeDhtModule } from '../../src/drivers/dht/node-dht-backend.js';
+import type { DhtSample } from '../../src/drivers/types.js';
+
+/**
+ * Stands in for the native node-dht-sensor module, with its quirks: a second read on a pin within 3 s returns the
+ * previous values as a success; failures reject with a bare "failed to read sensor".
+ */
+export class FakeNodeDhtSensor implements NodeDhtModule {
+  readonly calls: { type: number; pin: number }[] = [];
+  private readonly last = new Map<number, { sample: DhtSample; at: number }>();
+  private failures = 0;
+  private next: DhtSample;
+
+  constructor(
+    private readonly now: () => number,
+    initial: DhtSample = { temperature: 21.5, humidity: 45 },
+  ) {
+    this.next = initial;
+  }
+
+  set(sample: DhtSample): void {
+    this.next = sample;
+  }
+
+  failNext(count = 1): void {
+    this.failures += count;
+  }
+
+  readonly promises = {
+    read: async (type: 11 | 22, pin: number): Promise<DhtSample> => {
+      this.calls.push({ type, pin });
+      const now = this.now();
+      const last = this.last.get(pin);
+      if (last && now - last.at < 3000) return { ...last.sample };
+      if (this.failures > 0) {
+        this.failures -= 1;
+        throw new Error('failed to read sensor');
+      }
+      this.last.set(pin, { sample: { ...this.next }, at: now });
+      return { ...this.next };
+    },
+    setMaxRetries: (_retries: number): void => {},
+  };
+}

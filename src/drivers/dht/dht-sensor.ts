@@ -1,0 +1,40 @@
+import type { DhtModel, DhtReader, Sensor, SensorChannel } from '../types.js';
+import { DhtPlausibilityFilter, type PlausibilityOptions } from './plausibility.js';
+
+export interface DhtSensorOptions extends PlausibilityOptions {
+  model: DhtModel;
+  /** For error messages: `dht-gpio4`. */
+  device?: string;
+  now?: () => number;
+}
+
+/** Any DhtReader (node-dht-sensor, IIO, simulated) as a Sensor, with the plausibility filter applied. */
+export class DhtSensor implements Sensor {
+  readonly kind: DhtModel;
+  readonly channels: readonly SensorChannel[] = [
+    { key: 'temperature', unit: '°C', deviceClass: 'temperature' },
+    { key: 'humidity', unit: '%', deviceClass: 'humidity' },
+  ];
+  private readonly filter: DhtPlausibilityFilter;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly reader: DhtReader,
+    options: DhtSensorOptions,
+  ) {
+    this.kind = options.model;
+    this.filter = new DhtPlausibilityFilter(options.model, options.device ?? options.model, options);
+    this.now = options.now ?? Date.now;
+  }
+
+  async read(): Promise<Record<string, number> | undefined> {
+    const sample = await this.reader.read();
+    if (!sample) return undefined;
+    const { temperature, humidity } = this.filter.check(sample, this.now());
+    return { temperature, humidity };
+  }
+
+  close(): Promise<void> {
+    return this.reader.close();
+  }
+}

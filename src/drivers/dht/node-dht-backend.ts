@@ -1,0 +1,94 @@
+import { readFile } from 'node:fs/promises';
+import { BackendUnavailableError, HardwareIoError } from '../errors.js';
+import type { DhtModel, DhtReader, DhtSample } from '../types.js';
+import type { Logger } from '../../util/logger.js';
+import { DHT_MIN_INTERVAL_MS, MinIntervalGate } from './min-interval.js';
+
+export interface NodeDhtModule {
+  promises: {
+    read(type: 11 | 22, pin: number): Promise<{ temperature: number; humidity: number }>;
+    setMaxRetries?(retries: number): void;
+  };
+}
+
+export interface NodeDhtReaderOptions {
+  model: DhtModel;
+  /** BCM GPIO number. */
+  pin: number;
+  minIntervalMs?: number;
+  /**
+   * node-dht-sensor hands back its last value, as a success, when asked again within this window (3 s in 0.4.x);
+   * such a value is "no new sample".
+   */
+  libraryCacheMs?: number;
+  /** The library's own retries per read (450 ms apart). */
+  maxRetries?: number;
+  now?: () => number;
+  logger?: Logger;
+  load?: () => Promise<NodeDhtModule>;
+  /** Where the board model is read, to warn on a Pi 5. */
+  boardModelPath?: string;
+}
+
+async function loadNodeDht(): Promise<NodeDhtModule> {
+  const mod = await import('node-dht-sensor');
+  return (mod.default as NodeDhtModule | undefined) ?? mod;
+}
+
+/**
+ * DHT11 / DHT22 / AM2302 through the optional native `node-dht-sensor` (bit-banged with bcm2835, or libgpiod when
+ * built with --use_libgpiod=true: the default build cannot drive a Pi 5's RP1 GPIO).
+ */
+export async function openNodeDhtReader(options: NodeDhtReaderOptions): Promise<NodeDhtReader> {
+  const device = `dht-gpio${options.pin}`;
+  let module: NodeDhtModule;
+  try {
+    module = await (options.load ?? loadNodeDht)();
+  } catch (error) {
+    throw new BackendUnavailableError(device, `the optional node-dht-sensor package is not usable (${(error as Error).message})`, { cause: error });
+  }
+  if (options.maxRetries !== undefined) module.promises.setMaxRetries?.(options.maxRetries);
+  const logger = options.logger?.child({ module: 'dht', device });
+  const board = await readFile(options.boardModelPath ?? '/proc/device-tree/model', 'utf8').catch(() => '');
+  if (board.includes('Raspberry Pi 5')) {
+    logger?.warn('node-dht-sensor needs to be built with --use_libgpiod=true on a Pi 5; consider the kernel dht11 overlay (backend: iio)');
+  }
+  return new NodeDhtReader(module, options, device);
+}
+
+export class NodeDhtReader implements DhtReader {
+  private readonly gate: MinIntervalGate;
+  private readonly now: () => number;
+  private lastFresh: { sample: DhtSample; at: number } | undefined;
+
+  constructor(
+    private readonly module: NodeDhtModule,
+    private readonly options: NodeDhtReaderOptions,
+    private readonly device = `dht-gpio${options.pin}`,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.gate = new MinIntervalGate(options.minIntervalMs ?? DHT_MIN_INTERVAL_MS, this.now);
+  }
+
+  async read(): Promise<DhtSample | undefined> {
+    if (!this.gate.tryAcquire()) return undefined;
+    let sample: DhtSample;
+    try {
+      const { temperature, humidity } = await this.module.promises.read(this.options.model === 'dht11' ? 11 : 22, this.options.pin);
+      sample = { temperature, humidity };
+    } catch (error) {
+      // The library only says "failed to read sensor": no answer, bad timing and bad checksum look alike.
+      throw new HardwareIoError(this.device, `read failed: ${(error as Error).message}`, { cause: error });
+    }
+    const at = this.now();
+    const cacheMs = this.options.libraryCacheMs ?? 3000;
+    const last = this.lastFresh;
+    if (last && at - last.at < cacheMs && last.sample.temperature === sample.temperature && last.sample.humidity === sample.humidity) {
+      return undefined;
+    }
+    this.lastFresh = { sample, at };
+    return sample;
+  }
+
+  async close(): Promise<void> {}
+}

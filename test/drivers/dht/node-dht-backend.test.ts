@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { openNodeDhtReader } from '../../../src/drivers/dht/node-dht-backend.js';
+import { BackendUnavailableError, HardwareIoError } from '../../../src/drivers/errors.js';
+import { ManualClock } from '../../../mocks/chips/clock.js';
+import { FakeNodeDhtSensor } from '../../../mocks/dht/fake-node-dht-sensor.js';
+
+function setup() {
+  const clock = new ManualClock();
+  const lib = new FakeNodeDhtSensor(() => clock.now());
+  const open = () => openNodeDhtReader({ model: 'dht22', pin: 4, now: () => clock.now(), load: async () => lib, boardModelPath: '/nonexistent' });
+  return { clock, lib, open };
+}
+
+describe('node-dht-sensor backend', () => {
+  it('a missing package is BackendUnavailableError', async () => {
+    const load = async () => {
+      throw new Error("Cannot find package 'node-dht-sensor'");
+    };
+    await expect(openNodeDhtReader({ model: 'dht22', pin: 4, load })).rejects.toBeInstanceOf(BackendUnavailableError);
+  });
+
+  it('reads type 22 on the pin, at most once per 2 s', async () => {
+    const { clock, lib, open } = setup();
+    const reader = await open();
+    expect(await reader.read()).toEqual({ temperature: 21.5, humidity: 45 });
+    clock.advance(1999);
+    expect(await reader.read()).toBeUndefined();
+    expect(lib.calls).toEqual([{ type: 22, pin: 4 }]);
+  });
+
+  it("treats the library's cached value (asked again within its 3 s) as no new sample", async () => {
+    const { clock, lib, open } = setup();
+    const reader = await open();
+    await reader.read();
+    lib.set({ temperature: 22, humidity: 44 });
+    clock.advance(2000);
+    expect(await reader.read()).toBeUndefined(); // the library answered from its cache
+    clock.advance(2000);
+    expect(await reader.read()).toEqual({ temperature: 22, humidity: 44 });
+  });
+
+  it('a failed read is a HardwareIoError, and the next slot reads again', async () => {
+    const { clock, lib, open } = setup();
+    const reader = await open();
+    lib.failNext();
+    await expect(reader.read()).rejects.toBeInstanceOf(HardwareIoError);
+    clock.advance(2000);
+    expect(await reader.read()).toEqual({ temperature: 21.5, humidity: 45 });
+  });
+});
