@@ -1,0 +1,133 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { BackendUnavailableError, DeviceBusyError, DeviceNotPresentError } from '../../../src/drivers/errors.js';
+import { ChardevGpioController } from '../../../src/drivers/gpio/chardev/chardev-backend.js';
+import type { BitValue, GpioController } from '../../../src/drivers/types.js';
+import { silentLogger } from '../../../src/util/logger.js';
+import { createFakeLibgpiod } from '../../../mocks/gpio/fake-libgpiod.js';
+import type { FakeLibgpiod, FakeLibgpiodOptions } from '../../../mocks/gpio/fake-libgpiod.js';
+
+const fakes: FakeLibgpiod[] = [];
+const controllers: GpioController[] = [];
+afterEach(async () => {
+  await Promise.all(controllers.splice(0).map((c) => c.close().catch(() => {})));
+  await Promise.all(fakes.splice(0).map((f) => f.cleanup()));
+});
+
+async function setup(options: FakeLibgpiodOptions): Promise<{ fake: FakeLibgpiod; gpio: ChardevGpioController }> {
+  const fake = await createFakeLibgpiod(options);
+  fakes.push(fake);
+  const gpio = await ChardevGpioController.create({ logger: silentLogger(), tools: fake.tools, devRoot: fake.devRoot, startupGraceMs: 40 });
+  controllers.push(gpio);
+  return { fake, gpio };
+}
+
+const settled = (check: () => unknown): Promise<unknown> => vi.waitFor(check, { timeout: 1000, interval: 5 });
+
+const flavours: [string, FakeLibgpiodOptions][] = [
+  ['v1', { major: 1 }],
+  ['v2', { major: 2 }],
+  ['v2 interactive', { major: 2, interactive: true }],
+];
+
+describe.each(flavours)('ChardevGpioController with libgpiod %s tools', (_name, options) => {
+  it('detects the version and the Pi chip', async () => {
+    const { gpio } = await setup(options);
+    expect(gpio.backend).toBe('chardev');
+    expect(gpio.flavour).toMatchObject({ major: options.major, interactiveSet: options.interactive ?? false });
+    expect(gpio.chip).toMatchObject({ name: 'gpiochip0', label: 'pinctrl-bcm2711', lines: 58 });
+  });
+
+  it('holds an output with gpioset and changes its level', async () => {
+    const { fake, gpio } = await setup(options);
+    const relay = await gpio.openOutput(27, { initial: 1, activeLow: true });
+    // Without interactive mode nothing acknowledges a level, and a loaded machine can delay the fake script's state
+    // files past the start-up grace period, hence waitFor.
+    await settled(() => expect(fake.held(27)).toBe(true));
+    await settled(async () => expect(await fake.level(27)).toBe(0));
+    await relay.write(0);
+    await settled(async () => expect(await fake.level(27)).toBe(1));
+    expect(await relay.read()).toBe(0);
+    await relay.write(1);
+    await settled(async () => expect(await fake.level(27)).toBe(0));
+    await relay.close();
+    await settled(() => expect(fake.held(27)).toBe(false));
+    const sets = (await fake.calls()).filter((c) => c.startsWith('gpioset') && !c.includes('--'));
+    const v1Sets = (await fake.calls()).filter((c) => c.startsWith('gpioset --mode'));
+    if (options.major === 1) expect(v1Sets).toEqual(['gpioset --mode=signal /dev/gpiochip0 27=0', 'gpioset --mode=signal /dev/gpiochip0 27=1', 'gpioset --mode=signal /dev/gpiochip0 27=0']);
+    else if (options.interactive) expect(sets).toEqual(['gpioset -c /dev/gpiochip0 -i 27=0']);
+    else expect(sets).toHaveLength(3);
+  });
+
+  it('streams debounced edges of an input from gpiomon, active-low applied', async () => {
+    const { fake, gpio } = await setup(options);
+    await fake.setLevel(17, 1);
+    const button = await gpio.openInput(17, { edge: 'both', debounceMs: 20, activeLow: true, pull: 'up' });
+    expect(await button.read()).toBe(0);
+    await settled(() => expect(fake.held(17)).toBe(true));
+    const seen: BitValue[] = [];
+    button.watch((v) => seen.push(v));
+    await fake.edge(17, 0);
+    await fake.edge(17, 1);
+    await fake.edge(17, 0);
+    await vi.waitFor(() => expect(seen).toEqual([1]), { timeout: 1000, interval: 5 });
+    expect(await button.read()).toBe(1);
+    const calls = await fake.calls();
+    expect(calls.find((c) => c.startsWith('gpiomon'))).toBe(
+      options.major === 1 ? 'gpiomon -b -F %e %o -B pull-up /dev/gpiochip0 17' : 'gpiomon -c /dev/gpiochip0 -e both -F %E %o -b pull-up 17',
+    );
+    await button.close();
+    await settled(() => expect(fake.held(17)).toBe(false));
+  });
+
+  it('reads an input without edges with gpioget each time', async () => {
+    const { fake, gpio } = await setup(options);
+    const line = await gpio.openInput(5, { edge: 'none' });
+    expect(await line.read()).toBe(0);
+    await fake.setLevel(5, 1);
+    expect(await line.read()).toBe(1);
+    expect(fake.held(5)).toBe(false);
+  });
+
+  it('reports a line held elsewhere as DeviceBusyError', async () => {
+    const { fake, gpio } = await setup(options);
+    await fake.setBusy(4, true);
+    await expect(gpio.openInput(4)).rejects.toBeInstanceOf(DeviceBusyError);
+    await expect(gpio.openOutput(4)).rejects.toBeInstanceOf(DeviceBusyError);
+    await fake.setBusy(4, false);
+    await gpio.openOutput(4);
+  });
+});
+
+describe('ChardevGpioController', () => {
+  it('keeps the level of a line already driven as an output with v2 (gpioget --as-is)', async () => {
+    const { fake, gpio } = await setup({ major: 2 });
+    await fake.setOutput(22, 1);
+    const line = await gpio.openOutput(22, { initial: 0 });
+    expect(await line.read()).toBe(1);
+    await settled(async () => expect(await fake.level(22)).toBe(1));
+    expect(await fake.calls()).toContain('gpioget -a -c /dev/gpiochip0 22');
+  });
+
+  it('with v1 sets the initial level (reading would reconfigure the line)', async () => {
+    const { fake, gpio } = await setup({ major: 1 });
+    await fake.setOutput(22, 1);
+    await gpio.openOutput(22, { initial: 0 });
+    await settled(async () => expect(await fake.level(22)).toBe(0));
+    expect((await fake.calls()).some((c) => c.startsWith('gpioget'))).toBe(false);
+  });
+
+  it('is unavailable when the tools are not installed', async () => {
+    const error = await ChardevGpioController.create({ logger: silentLogger(), tools: { gpioset: '/nonexistent/gpioset' } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendUnavailableError);
+    expect((error as Error).message).toContain('apt install gpiod');
+  });
+
+  it('refuses a system without a Pi pin controller, or without its device node', async () => {
+    const fake = await createFakeLibgpiod({ major: 2, chips: [{ name: 'gpiochip0', label: 'raspberrypi-exp-gpio', lines: 8 }] });
+    fakes.push(fake);
+    await expect(ChardevGpioController.create({ logger: silentLogger(), tools: fake.tools, devRoot: fake.devRoot })).rejects.toBeInstanceOf(DeviceNotPresentError);
+    const other = await createFakeLibgpiod({ major: 2 });
+    fakes.push(other);
+    await expect(ChardevGpioController.create({ logger: silentLogger(), tools: other.tools, devRoot: '/nonexistent' })).rejects.toThrow(/gpiochip0 does not exist/);
+  });
+});
