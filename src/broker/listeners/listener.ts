@@ -1,4 +1,7 @@
+import { once } from 'node:events';
+import type { AddressInfo, Server } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { ListenerError } from '../errors.js';
 import type { ConnectionInfo } from '../connection.js';
 import type { ListenerOptions } from '../options.js';
 
@@ -19,4 +22,39 @@ export function listenerName(options: ListenerOptions, port = options.port): str
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const path = options.protocol === 'ws' || options.protocol === 'wss' ? options.path : '';
   return `${options.protocol}://${host}:${port}${path}`;
+}
+
+/** A listener on a Node server (net, tls, http, https): binding, the bound port and the name for logs. */
+export abstract class ServerListener implements Listener {
+  private boundPort: number;
+
+  constructor(
+    readonly options: ListenerOptions,
+    protected readonly onConnection: ConnectionHandler,
+  ) {
+    this.boundPort = options.port;
+  }
+
+  get name(): string {
+    return listenerName(this.options, this.boundPort);
+  }
+
+  port(): number {
+    return this.boundPort;
+  }
+
+  async start(): Promise<void> {
+    const server = await this.createServer();
+    server.listen({ host: this.options.host, port: this.options.port });
+    try {
+      await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e))]);
+    } catch (error) {
+      throw new ListenerError(this.name, error);
+    }
+    this.boundPort = (server.address() as AddressInfo).port;
+  }
+
+  abstract close(): Promise<void>;
+
+  protected abstract createServer(): Promise<Server>;
 }

@@ -1,40 +1,19 @@
-import net, { type Server, type AddressInfo } from 'node:net';
+import net, { type Server } from 'node:net';
 import tls from 'node:tls';
-import { once } from 'node:events';
 import { ListenerError } from '../errors.js';
-import type { ListenerOptions } from '../options.js';
-import { listenerName, type ConnectionHandler, type Listener } from './listener.js';
+import { ServerListener } from './listener.js';
 import { loadTlsServerOptions, verifiedCommonName } from './tls-context.js';
 
 /** MQTT over TCP (`mqtt`) or over TLS (`mqtts`). */
-export class TcpListener implements Listener {
+export class TcpListener extends ServerListener {
   private server: Server | undefined;
-  private boundPort: number;
 
-  constructor(
-    readonly options: ListenerOptions,
-    private readonly onConnection: ConnectionHandler,
-  ) {
-    this.boundPort = options.port;
+  protected async createServer(): Promise<Server> {
+    this.server = await this.buildServer();
+    return this.server;
   }
 
-  get name(): string {
-    return listenerName(this.options, this.boundPort);
-  }
-
-  async start(): Promise<void> {
-    const server = await this.createServer();
-    this.server = server;
-    server.listen({ host: this.options.host, port: this.options.port });
-    try {
-      await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e))]);
-    } catch (error) {
-      throw new ListenerError(this.name, error);
-    }
-    this.boundPort = (server.address() as AddressInfo).port;
-  }
-
-  private async createServer(): Promise<Server> {
+  private async buildServer(): Promise<Server> {
     if (this.options.protocol === 'mqtts') {
       if (!this.options.tls) throw new ListenerError(this.name, new Error('mqtts needs tls options'));
       const tlsOptions = await loadTlsServerOptions(this.options.tls).catch((e: unknown) => {
@@ -59,10 +38,6 @@ export class TcpListener implements Listener {
       socket.setNoDelay(true);
       this.onConnection(socket, { listener: this.options, listenerName: this.name, remoteAddress: socket.remoteAddress, socket });
     });
-  }
-
-  port(): number {
-    return this.boundPort;
   }
 
   /**

@@ -1,32 +1,18 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { once } from 'node:events';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { ListenerError } from '../errors.js';
-import type { ListenerOptions } from '../options.js';
-import { listenerName, type ConnectionHandler, type Listener } from './listener.js';
+import { ServerListener } from './listener.js';
 import { loadTlsServerOptions, verifiedCommonName } from './tls-context.js';
 
 /** MQTT over WebSocket (`ws`) or secure WebSocket (`wss`), on one HTTP path, subprotocol `mqtt`. */
-export class WebSocketListener implements Listener {
+export class WebSocketListener extends ServerListener {
   private server: http.Server | https.Server | undefined;
   private wss: WebSocketServer | undefined;
-  private boundPort: number;
 
-  constructor(
-    readonly options: ListenerOptions,
-    private readonly onConnection: ConnectionHandler,
-  ) {
-    this.boundPort = options.port;
-  }
-
-  get name(): string {
-    return listenerName(this.options, this.boundPort);
-  }
-
-  async start(): Promise<void> {
+  protected async createServer(): Promise<http.Server | https.Server> {
     const server = await this.createHttpServer();
     this.server = server;
     const wss = new WebSocketServer({
@@ -54,13 +40,7 @@ export class WebSocketListener implements Listener {
         socket,
       });
     });
-    server.listen({ host: this.options.host, port: this.options.port });
-    try {
-      await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e))]);
-    } catch (error) {
-      throw new ListenerError(this.name, error);
-    }
-    this.boundPort = (server.address() as AddressInfo).port;
+    return server;
   }
 
   private async createHttpServer(): Promise<http.Server | https.Server> {
@@ -75,10 +55,6 @@ export class WebSocketListener implements Listener {
       return https.createServer(tlsOptions, reject);
     }
     return http.createServer(reject);
-  }
-
-  port(): number {
-    return this.boundPort;
   }
 
   async close(): Promise<void> {
