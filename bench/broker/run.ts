@@ -1,0 +1,137 @@
+/**
+ * Broker benchmark: the embedded broker (a separate process, durable persistence on) against Debian's mosquitto.
+ *   npm run bench:broker -- [--duration 5] [--only fanin-q1,idle] [--broker ours|mosquitto|both] [--json out.json]
+ *                           [--client wire|mqttjs] [--clean-subscribers] [--cpu-prof DIR] [--heap-snapshot DIR]
+ *                           [--persistence on|off]   (off: ours in memory, for experiments only)
+ */
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { hasMosquitto, startBroker, type BrokerKind, type StartOptions } from './brokers.js';
+import type { ClientKind } from './client.js';
+import { SCENARIOS, type ScenarioResult } from './scenarios.js';
+import { checkGoals, formatGoals, formatTable } from './report.js';
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    only: { type: 'string' },
+    broker: { type: 'string', default: 'both' },
+    json: { type: 'string' },
+    client: { type: 'string', default: 'wire' },
+    'clean-subscribers': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
+    'heap-snapshot': { type: 'string' },
+    persistence: { type: 'string', default: 'on' },
+  },
+});
+
+const durationSeconds = Number(values.duration);
+if (!(durationSeconds > 0 && durationSeconds <= 60)) throw new Error('--duration: seconds, 1 to 60');
+const client = values.client as ClientKind;
+if (client !== 'wire' && client !== 'mqttjs') throw new Error('--client: wire or mqttjs');
+const only = values.only?.split(',').map((s) => s.trim());
+const scenarios = only ? SCENARIOS.filter((s) => only.includes(s.name)) : SCENARIOS;
+if (only && scenarios.length !== only.length) {
+  throw new Error(`--only: unknown scenario; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+}
+const kinds: BrokerKind[] =
+  values.broker === 'both' ? ['ours', 'mosquitto'] : values.broker === 'ours' || values.broker === 'mosquitto' ? [values.broker] : [];
+if (kinds.length === 0) throw new Error('--broker: ours, mosquitto or both');
+if (kinds.includes('mosquitto') && !hasMosquitto()) {
+  console.warn('mosquitto is not installed (/usr/sbin/mosquitto): measuring ours only');
+  kinds.splice(kinds.indexOf('mosquitto'), 1);
+}
+
+const results: Record<BrokerKind, Record<string, ScenarioResult>> = { ours: {}, mosquitto: {} };
+const commands: Partial<Record<BrokerKind, string>> = {};
+
+console.log(
+  `broker bench: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, ` +
+    `${durationSeconds} s per load scenario, client ${client}, QoS 1 subscribers ${values['clean-subscribers'] ? 'clean' : 'persistent'}`,
+);
+for (const kind of kinds) {
+  for (const scenario of scenarios) {
+    const options: StartOptions = { persistence: values.persistence !== 'off' };
+    if (kind === 'ours' && values['cpu-prof']) {
+      const dir = path.resolve(values['cpu-prof'], scenario.name);
+      await mkdir(dir, { recursive: true });
+      options.nodeFlags = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+    }
+    if (kind === 'ours' && values['heap-snapshot'] && scenario.name === 'idle') {
+      const dir = path.resolve(values['heap-snapshot']);
+      await mkdir(dir, { recursive: true });
+      options.nodeFlags = [...(options.nodeFlags ?? []), '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`];
+      options.outDir = dir;
+    }
+    const broker = await startBroker(kind, options);
+    commands[kind] = broker.command;
+    try {
+      const result = await scenario.run({
+        broker,
+        client,
+        durationSeconds,
+        cleanSubscribers: values['clean-subscribers'],
+        onIdle: options.outDir ? (b) => heapSnapshot(b.pid, options.outDir!) : undefined,
+      });
+      results[kind][scenario.name] = result;
+      console.log(`${kind.padEnd(9)} ${scenario.name.padEnd(13)} ${summary(result)}`);
+    } finally {
+      await broker.stop();
+    }
+  }
+}
+
+console.log('');
+for (const [kind, command] of Object.entries(commands)) console.log(`${kind}: ${command}`);
+console.log('');
+console.log(formatTable(scenarios.map((s) => s.name), results));
+const goals = checkGoals(results);
+if (goals.length > 0) {
+  console.log('');
+  console.log(formatGoals(goals));
+}
+if (values.json) {
+  await writeFile(
+    values.json,
+    `${JSON.stringify({ machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version }, durationSeconds, client, commands, results, goals }, null, 2)}\n`,
+  );
+}
+
+function summary(r: ScenarioResult): string {
+  const parts: string[] = [];
+  if (r.msgsPerSec !== undefined) parts.push(`${Math.round(r.msgsPerSec)} msg/s`);
+  if (r.p50Ms !== undefined) parts.push(`p50 ${r.p50Ms.toFixed(2)} ms p99 ${r.p99Ms!.toFixed(2)} ms`);
+  if (r.lost !== undefined) parts.push(`lost ${r.lost}`);
+  if (r.duplicates) parts.push(`dup ${r.duplicates}`);
+  if (r.reordered) parts.push(`reordered ${r.reordered}`);
+  if (r.cpuUsPerMsg !== undefined) parts.push(`${r.cpuUsPerMsg.toFixed(1)} µs CPU/msg`);
+  if (r.brokerCpuPct !== undefined) parts.push(`broker ${Math.round(r.brokerCpuPct)}% loadgen ${Math.round(r.loadgenCpuPct!)}% other ${Math.round(r.otherCpuPct!)}%`);
+  if (r.kibPerConnection !== undefined) parts.push(`${r.kibPerConnection.toFixed(1)} KiB/conn`);
+  if (r.replayMs !== undefined) parts.push(`replay ${Math.round(r.replayMs)} ms`);
+  if (r.rssKiB !== undefined) parts.push(`RSS ${(r.rssKiB / 1024).toFixed(0)} MiB`);
+  return parts.join(', ');
+}
+
+/** SIGUSR2 makes node write a heap snapshot into --diagnostic-dir; wait until the file is complete. */
+async function heapSnapshot(pid: number, dir: string): Promise<void> {
+  const before = new Set(await readdir(dir));
+  process.kill(pid, 'SIGUSR2');
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const fresh = (await readdir(dir)).filter((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    if (fresh.length > 0) {
+      // the file appears when node starts writing it: wait until its size stops changing
+      const file = path.join(dir, fresh[0]!);
+      let size = -1;
+      while ((await stat(file)).size !== size) {
+        size = (await stat(file)).size;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+      console.log(`heap snapshot: ${file}`);
+      return;
+    }
+  }
+}
