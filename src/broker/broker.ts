@@ -4,6 +4,7 @@ import type { Logger } from '../util/logger.js';
 import { AccessControl, type AccessPolicy, type PasswordVerifier } from './auth/access-control.js';
 import { ConnectionRegistry, type ConnectionInfo } from './connection.js';
 import { BrokerError } from './errors.js';
+import { coalesceWrites } from './listeners/coalesce-writes.js';
 import { createListener, type Listener } from './listeners/index.js';
 import { isLoopbackHost, type BrokerOptions } from './options.js';
 import { createPersistence, hideDollarTopicsFromWildcards, limitQueuedMessages, type AedesPersistence } from './persistence.js';
@@ -211,6 +212,7 @@ export class EmbeddedBroker {
       return;
     }
     this.connections.register(stream, info);
+    if (stream === info.socket) coalesceWrites(info.socket);
     this.aedes.handle(stream);
   }
 
