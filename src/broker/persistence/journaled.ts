@@ -1,7 +1,12 @@
-import type { Readable } from 'node:stream';
+import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
 import { deserialize, serialize } from 'node:v8';
 import type { ClassicLevel } from 'classic-level';
 import type { AedesPersistence } from '../persistence.js';
+
+const require = createRequire(import.meta.url);
+/** aedes' own packet copy: keeps brokerId/brokerCounter, resets the messageId of QoS > 0 packets. */
+const Packet = require('aedes-packet') as new (packet: object) => PacketLike;
 
 /** How often changes are written to disk (one LevelDB batch). */
 export const DEFAULT_FLUSH_INTERVAL_MS = 100;
@@ -32,12 +37,22 @@ interface Subscription {
   [field: string]: unknown;
 }
 interface OutgoingEntry {
+  /** Disk key; its sequence number also orders the queue. */
   key: string;
   brokerKey: string | undefined;
   messageId: number | undefined;
+  /** What is sent (and resent after a restart): the PUBLISH, or the PUBREL that replaced it. */
+  packet: PacketLike;
 }
-/** One client's queued QoS 1/2 messages, as keyed on disk. */
-interface OutgoingIndex {
+/**
+ * One client's queued QoS 1/2 messages. aedes' memory store keeps them in an array and scans it on every delivery
+ * and acknowledgement, O(queue) each: a subscriber a few thousand messages behind made that the broker's hot spot.
+ */
+interface OutgoingQueue {
+  /** `o:<client id>:`, the disk keys' prefix. */
+  keyPrefix: string;
+  /** In queue order (Map iteration order is insertion order). */
+  entries: Map<string, OutgoingEntry>;
   byBrokerKey: Map<string, OutgoingEntry>;
   byMessageId: Map<number, OutgoingEntry>;
 }
@@ -60,7 +75,7 @@ export class JournaledPersistence implements AedesPersistence {
   private readonly dirtySubscriptions = new Set<string>();
   /** Clients with a subscriptions record on disk (or pending). */
   private readonly storedSubscriptions = new Set<string>();
-  private readonly outgoing = new Map<string, OutgoingIndex>();
+  private readonly outgoing = new Map<string, OutgoingQueue>();
   private readonly incoming = new Map<string, Set<number>>();
   /** Keys on disk (or in a batch being written), so deleting anything else needs no disk write. */
   private readonly written = new Set<string>();
@@ -152,52 +167,54 @@ export class JournaledPersistence implements AedesPersistence {
     return this.call('getClientList', topic) as Readable;
   }
 
-  // --- queued QoS 1/2 messages of persistent sessions
+  // --- queued QoS 1/2 messages of persistent sessions: kept here, indexed, not in the inner store
 
   async outgoingEnqueue(sub: { clientId: string }, packet: PacketLike): Promise<void> {
-    await this.call('outgoingEnqueue', sub, packet);
-    this.recordEnqueue(sub.clientId, packet);
+    this.enqueue(sub.clientId, packet);
   }
 
-  async outgoingEnqueueCombi(subs: { clientId: string }[], packet: PacketLike): Promise<unknown> {
-    const result = await this.call('outgoingEnqueueCombi', subs, packet);
-    for (const sub of subs ?? []) this.recordEnqueue(sub.clientId, packet);
-    return result;
+  async outgoingEnqueueCombi(subs: { clientId: string }[], packet: PacketLike): Promise<void> {
+    for (const sub of subs ?? []) this.enqueue(sub.clientId, packet);
   }
 
   async outgoingUpdate(client: ClientRef, packet: PacketLike): Promise<void> {
-    await this.call('outgoingUpdate', client, packet);
-    const index = this.outgoing.get(client.id);
-    if (!index) return;
-    const entry = packet.brokerId
-      ? index.byBrokerKey.get(brokerKey(packet))
-      : packet.messageId !== undefined
-        ? index.byMessageId.get(packet.messageId)
-        : undefined;
-    if (!entry) return;
-    if (entry.messageId !== undefined && entry.messageId !== packet.messageId) index.byMessageId.delete(entry.messageId);
-    entry.messageId = packet.messageId;
-    if (packet.messageId !== undefined) index.byMessageId.set(packet.messageId, entry);
-    // aedes hands over the whole packet (or the PUBREL that replaces it): it is what a restart must resend
-    this.pending.set(entry.key, { value: packet });
+    const queue = this.outgoing.get(client.id);
+    const entry = !queue
+      ? undefined
+      : packet.brokerId
+        ? queue.byBrokerKey.get(brokerKey(packet))
+        : packet.messageId !== undefined
+          ? queue.byMessageId.get(packet.messageId)
+          : undefined;
+    if (!queue || !entry) throw new Error('no such packet');
+    if (packet.brokerId) {
+      // A (re)delivery assigns the packet identifier.
+      if (entry.messageId !== undefined && queue.byMessageId.get(entry.messageId) === entry) queue.byMessageId.delete(entry.messageId);
+      entry.messageId = packet.messageId;
+      entry.packet.messageId = packet.messageId;
+    } else {
+      // The PUBREL of a QoS 2 exchange replaces the PUBLISH it acknowledges.
+      entry.packet = packet;
+    }
+    if (entry.messageId !== undefined) queue.byMessageId.set(entry.messageId, entry);
+    this.pending.set(entry.key, { value: entry.packet });
   }
 
-  async outgoingClearMessageId(client: ClientRef, packet: PacketLike): Promise<unknown> {
-    const cleared = (await this.call('outgoingClearMessageId', client, packet)) as PacketLike | undefined;
-    const index = this.outgoing.get(client.id);
-    if (!cleared || !index) return cleared;
-    const entry = (cleared.brokerId ? index.byBrokerKey.get(brokerKey(cleared)) : undefined) ?? index.byMessageId.get(cleared.messageId!);
-    if (entry) {
-      if (entry.brokerKey) index.byBrokerKey.delete(entry.brokerKey);
-      if (entry.messageId !== undefined && index.byMessageId.get(entry.messageId) === entry) index.byMessageId.delete(entry.messageId);
-      this.forget(entry.key);
-      if (index.byBrokerKey.size === 0 && index.byMessageId.size === 0) this.outgoing.delete(client.id);
-    }
-    return cleared;
+  async outgoingClearMessageId(client: ClientRef, packet: PacketLike): Promise<PacketLike | undefined> {
+    const queue = this.outgoing.get(client.id);
+    const entry = packet.messageId === undefined ? undefined : queue?.byMessageId.get(packet.messageId);
+    if (!queue || !entry) return undefined;
+    queue.entries.delete(entry.key);
+    queue.byMessageId.delete(packet.messageId!);
+    if (entry.brokerKey && queue.byBrokerKey.get(entry.brokerKey) === entry) queue.byBrokerKey.delete(entry.brokerKey);
+    if (queue.entries.size === 0) this.outgoing.delete(client.id);
+    this.forget(entry.key);
+    return entry.packet;
   }
 
   outgoingStream(client: ClientRef): Readable {
-    return this.call('outgoingStream', client) as Readable;
+    // A snapshot: the queue changes while aedes streams it.
+    return Readable.from([...(this.outgoing.get(client.id)?.entries.values() ?? [])].map((entry) => entry.packet));
   }
 
   // --- inbound QoS 2 messages waiting for PUBREL
@@ -261,13 +278,22 @@ export class JournaledPersistence implements AedesPersistence {
     else this.pending.delete(key);
   }
 
-  private recordEnqueue(clientId: string, packet: PacketLike): void {
-    let index = this.outgoing.get(clientId);
-    if (!index) this.outgoing.set(clientId, (index = { byBrokerKey: new Map(), byMessageId: new Map() }));
-    const key = `${OUTGOING}${encodeURIComponent(clientId)}:${(++this.sequence).toString(36).padStart(11, '0')}`;
-    const entry: OutgoingEntry = { key, brokerKey: brokerKey(packet), messageId: undefined };
-    index.byBrokerKey.set(entry.brokerKey!, entry);
-    this.pending.set(key, { value: packet });
+  private queueOf(clientId: string): OutgoingQueue {
+    let queue = this.outgoing.get(clientId);
+    if (!queue) {
+      const keyPrefix = `${OUTGOING}${encodeURIComponent(clientId)}:`;
+      this.outgoing.set(clientId, (queue = { keyPrefix, entries: new Map(), byBrokerKey: new Map(), byMessageId: new Map() }));
+    }
+    return queue;
+  }
+
+  private enqueue(clientId: string, packet: PacketLike): void {
+    const queue = this.queueOf(clientId);
+    const key = queue.keyPrefix + (++this.sequence).toString(36).padStart(11, '0');
+    const entry: OutgoingEntry = { key, brokerKey: brokerKey(packet), messageId: undefined, packet: new Packet(packet) };
+    queue.entries.set(key, entry);
+    queue.byBrokerKey.set(entry.brokerKey!, entry);
+    this.pending.set(key, { value: entry.packet });
   }
 
   private async writePending(): Promise<void> {
@@ -346,20 +372,19 @@ export class JournaledPersistence implements AedesPersistence {
       }
     }
     for (const [clientId, list] of queued) {
-      const index: OutgoingIndex = { byBrokerKey: new Map(), byMessageId: new Map() };
-      this.outgoing.set(clientId, index);
-      for (const { packet } of list) await this.call('outgoingEnqueue', { clientId }, packet);
-      // The memory store copies what it is given (and drops the messageId): patch its copies in queue order.
-      let i = 0;
-      for await (const live of this.outgoingStream({ id: clientId })) {
-        const { key, packet } = list[i++]!;
-        const stored = live as PacketLike;
-        Object.assign(stored, { cmd: packet.cmd, messageId: packet.messageId });
-        const entry: OutgoingEntry = { key, brokerKey: packet.brokerId ? brokerKey(stored) : undefined, messageId: packet.messageId };
-        if (entry.brokerKey) index.byBrokerKey.set(entry.brokerKey, entry);
-        if (entry.messageId !== undefined) index.byMessageId.set(entry.messageId, entry);
+      const queue = this.queueOf(clientId);
+      for (const { key, packet } of list) {
+        const entry: OutgoingEntry = {
+          key,
+          brokerKey: packet.brokerId ? brokerKey(packet) : undefined,
+          messageId: packet.messageId,
+          packet,
+        };
+        queue.entries.set(key, entry);
+        if (entry.brokerKey) queue.byBrokerKey.set(entry.brokerKey, entry);
+        if (entry.messageId !== undefined) queue.byMessageId.set(entry.messageId, entry);
         // Packets of this broker id keep their counters: continue after them, or new packets would collide.
-        if (stored.brokerId === broker.id) broker.counter = Math.max(broker.counter, stored.brokerCounter ?? 0);
+        if (packet.brokerId === broker.id) broker.counter = Math.max(broker.counter, packet.brokerCounter ?? 0);
       }
     }
     await this.db.put(VERSION_KEY, serialize(1));
