@@ -29,7 +29,8 @@ export class DiscoveryPublisher {
     this.unsubscribe = await this.transport.subscribe(this.statusTopic, (_topic, payload) => {
       if (payload.toString().trim() === 'online') {
         this.log.info('Home Assistant is online, announcing again');
-        void this.announce();
+        // Nothing to await here: a failure (broker stopping) must not become an unhandled rejection.
+        this.announce().catch((error: unknown) => this.log.error({ err: error }, 'discovery announcement failed'));
       }
     });
   }

@@ -30,14 +30,23 @@ export class InputWatcher {
       activeLow: spec.active_low,
       pull: spec.pull,
     });
-    this.unwatch = this.line.watch((value) => this.emit(value));
-    this.emit(await this.line.read());
+    try {
+      this.unwatch = this.line.watch((value) => this.emit(value));
+      this.emit(await this.line.read());
+    } catch (error) {
+      // Not left open: the pin would stay busy for a later attempt, and nothing would ever close it.
+      await this.stop().catch(() => undefined);
+      throw error;
+    }
     this.logger.info({ input: spec.name, pin: spec.pin }, 'input ready');
   }
 
   async stop(): Promise<void> {
-    this.unwatch?.();
-    await this.line?.close();
+    const { line, unwatch } = this;
+    this.line = undefined;
+    this.unwatch = undefined;
+    unwatch?.();
+    await line?.close();
   }
 
   private emit(value: BitValue): void {

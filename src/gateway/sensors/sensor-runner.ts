@@ -41,6 +41,7 @@ export class SensorRunner {
   private tickTimer: unknown;
   private running = false;
   private cycle: Promise<void> = Promise.resolve();
+  private wakeUp: (() => void) | undefined;
   private readonly log: Logger;
 
   constructor(private readonly options: SensorRunnerOptions) {
@@ -57,6 +58,7 @@ export class SensorRunner {
     this.running = false;
     this.options.clock.clearTimeout(this.readTimer);
     this.options.clock.clearTimeout(this.tickTimer);
+    this.wakeUp?.();
     await this.cycle;
     await this.closeSensor();
   }
@@ -75,23 +77,29 @@ export class SensorRunner {
   private async readCycle(): Promise<void> {
     const { retries, clock } = this.options;
     let lastError: unknown;
-    for (let attempt = 0; attempt <= retries && this.running; attempt++) {
+    for (let attempt = 0; attempt <= retries; attempt++) {
       if (attempt > 0) await this.sleep(RETRY_BASE_MS * 2 ** (attempt - 1));
+      if (!this.running) return;
+      let reading: Record<string, number> | undefined;
       try {
         const sensor = await this.openSensor();
-        const reading = await sensor.read();
-        this.counters.reads++;
-        this.succeeded();
-        if (reading) this.publish(this.options.filters.push(reading, clock.now()));
-        return;
+        reading = await sensor.read();
       } catch (error) {
         this.counters.errors++;
         lastError = error;
         this.log.debug({ err: describe(error), attempt }, 'read failed');
         if (error instanceof HardwareError && error.kind === 'not-present') await this.closeSensor();
+        continue;
       }
+      this.counters.reads++;
+      // `undefined`: no new sample yet (a DHT read too soon). Neither a failure nor proof that the device is back.
+      if (reading) {
+        this.succeeded();
+        this.publish(this.options.filters.push(reading, clock.now()));
+      }
+      return;
     }
-    if (lastError !== undefined) this.failed(lastError);
+    if (lastError !== undefined && this.running) this.failed(lastError);
   }
 
   private publish(filtered: { state: Record<string, number> } | undefined): void {
@@ -103,7 +111,8 @@ export class SensorRunner {
   private scheduleTick(): void {
     this.options.clock.clearTimeout(this.tickTimer);
     const at = this.options.filters.nextTickAt();
-    if (at === undefined || !this.running) return;
+    // No heartbeat of an offline sensor: it would republish a stale value as fresh and defeat expire_after.
+    if (at === undefined || !this.running || this.counters.online === false) return;
     this.tickTimer = this.options.clock.setTimeout(
       () => this.publish(this.options.filters.tick(this.options.clock.now())),
       Math.max(0, at - this.options.clock.now()),
@@ -125,6 +134,7 @@ export class SensorRunner {
     this.counters.lastError = reason;
     if (this.counters.consecutiveFailures >= this.options.offlineAfter && this.counters.online !== false) {
       this.counters.online = false;
+      this.options.clock.clearTimeout(this.tickTimer);
       this.log.warn({ err: reason, failures: this.counters.consecutiveFailures }, 'sensor offline');
       this.options.onAvailability(false, reason);
     } else {
@@ -143,8 +153,19 @@ export class SensorRunner {
     await sensor?.close().catch(() => undefined);
   }
 
+  /** A retry backoff; stop() cuts it short, so a long backoff never delays a shutdown. */
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => this.options.clock.setTimeout(resolve, ms));
+    return new Promise((resolve) => {
+      const handle = this.options.clock.setTimeout(() => {
+        this.wakeUp = undefined;
+        resolve();
+      }, ms);
+      this.wakeUp = () => {
+        this.options.clock.clearTimeout(handle);
+        this.wakeUp = undefined;
+        resolve();
+      };
+    });
   }
 }
 
