@@ -62,6 +62,9 @@ export async function startBroker(kind: BrokerKind, options: StartOptions = {}):
         'allow_anonymous true',
         // The default of 1000 silently drops QoS 1 messages under load; 0 is no limit (like ours).
         'max_queued_messages 0',
+        // Ours sets TCP_NODELAY; without it mosquitto's window-limited QoS 0 fan-in stalls on 40 ms delayed ACKs and
+        // the comparison would measure Nagle, not the brokers.
+        'set_tcp_nodelay true',
         'persistence true',
         `persistence_location ${dir}/`,
         'log_dest none',
