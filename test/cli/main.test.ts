@@ -261,12 +261,27 @@ describe('runUntilSignalled', () => {
     await expect(done).resolves.toBe(1);
   });
 
-  it('a second signal while stopping forces exit 1 (the same signal twice too)', () => {
+  it('a second signal a while after the first forces exit 1 (the same signal twice too)', () => {
+    vi.useFakeTimers();
+    try {
+      const exit = vi.spyOn(process, 'exit').mockImplementation(() => undefined as never);
+      void runUntilSignalled({ stop: () => new Promise<void>(() => undefined) }, silentLogger());
+      process.emit('SIGTERM');
+      vi.advanceTimersByTime(1500);
+      expect(exit).not.toHaveBeenCalled();
+      process.emit('SIGTERM');
+      expect(exit).toHaveBeenCalledWith(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('ignores the copies of one Ctrl-C that npm and tsx relay', () => {
     const exit = vi.spyOn(process, 'exit').mockImplementation(() => undefined as never);
     void runUntilSignalled({ stop: () => new Promise<void>(() => undefined) }, silentLogger());
-    process.emit('SIGTERM');
+    process.emit('SIGINT');
+    process.emit('SIGINT');
+    process.emit('SIGINT');
     expect(exit).not.toHaveBeenCalled();
-    process.emit('SIGTERM');
-    expect(exit).toHaveBeenCalledWith(1);
   });
 });
