@@ -98,6 +98,14 @@ describe('JournaledPersistence', () => {
     expect(await third.getWill({ id: 'dev' })).toBeUndefined();
   });
 
+  it('does not write the broker\'s own $SYS values', async () => {
+    const { p, db } = await journal();
+    await p.storeRetained({ ...packet('$SYS/broker/uptime', '10 seconds', 1), retain: true });
+    await p.storeRetained({ ...packet('home/mode', 'eco', 2), retain: true });
+    await p.flush();
+    expect((await db.keys().all()).filter((k) => k.startsWith('r:'))).toEqual(['r:home/mode']);
+  });
+
   it('never writes a queued message that is acknowledged before the next flush', async () => {
     const { p, db } = await journal();
     await p.flush();

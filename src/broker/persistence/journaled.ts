@@ -122,6 +122,9 @@ export class JournaledPersistence implements AedesPersistence {
 
   async storeRetained(packet: PacketLike): Promise<void> {
     await this.call('storeRetained', packet);
+    // $SYS values are the broker's own, rewritten every sys_interval and stale after a restart: writing them would
+    // only wear the SD card.
+    if (packet.topic?.startsWith('$SYS/')) return;
     if (packet.payload?.length) this.pending.set(RETAINED + packet.topic, { value: { ...packet } });
     else this.forget(RETAINED + packet.topic);
   }
