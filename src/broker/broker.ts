@@ -110,7 +110,7 @@ export class EmbeddedBroker {
 
     try {
       for (const listenerOptions of this.options.listeners) {
-        const listener = createListener(listenerOptions, (stream, info) => this.accept(stream, info));
+        const listener = await createListener(listenerOptions, (stream, info) => this.accept(stream, info));
         await listener.start();
         this.listeners.push(listener);
         this.warnAboutAccess(listener);

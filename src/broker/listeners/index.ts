@@ -1,13 +1,15 @@
 import type { ListenerOptions } from '../options.js';
 import type { ConnectionHandler, Listener } from './listener.js';
 import { TcpListener } from './tcp-listener.js';
-import { WebSocketListener } from './websocket-listener.js';
 
 export type { Listener, ConnectionHandler } from './listener.js';
 export { listenerName } from './listener.js';
 
-export function createListener(options: ListenerOptions, onConnection: ConnectionHandler): Listener {
-  return options.protocol === 'ws' || options.protocol === 'wss'
-    ? new WebSocketListener(options, onConnection)
-    : new TcpListener(options, onConnection);
+export async function createListener(options: ListenerOptions, onConnection: ConnectionHandler): Promise<Listener> {
+  if (options.protocol === 'ws' || options.protocol === 'wss') {
+    // Loaded only when configured: the WebSocket stack costs ~4 MiB of a Pi Zero's memory.
+    const { WebSocketListener } = await import('./websocket-listener.js');
+    return new WebSocketListener(options, onConnection);
+  }
+  return new TcpListener(options, onConnection);
 }
