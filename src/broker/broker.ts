@@ -67,6 +67,7 @@ export class EmbeddedBroker {
     this.persistence = limitQueuedMessages(
       hideDollarTopicsFromWildcards(await createPersistence(this.options.persistenceDir, this.log)),
       this.options.limits.maxQueuedMessages,
+      (clientId) => (this.aedes as unknown as { clients: Record<string, { connected: boolean } | undefined> } | undefined)?.clients[clientId]?.connected === true,
       (clientId) => {
         this.stats.publishDropped++;
         this.log.warn({ clientId, limit: this.options.limits.maxQueuedMessages }, 'max_queued_messages reached, message dropped');
@@ -99,8 +100,9 @@ export class EmbeddedBroker {
       authorizePublish: (client, packet, callback) => this.authorizePublish(client, packet, callback),
       authorizeSubscribe: (client, subscription, callback) => this.authorizeSubscribe(client, subscription, callback),
       authorizeForward: (client, packet) => {
+        if (!this.access.mayRead(client, packet)) return null;
         this.stats.publishSent++;
-        return this.access.mayRead(client, packet) ? packet : null;
+        return packet;
       },
     });
     this.aedes = aedes;

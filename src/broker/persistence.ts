@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { Transform, type Readable } from 'node:stream';
 import { ClassicLevel } from 'classic-level';
@@ -15,6 +15,7 @@ export interface AedesPersistence {
   outgoingEnqueueCombi(subs: { clientId: string }[], packet: unknown): Promise<unknown>;
   outgoingClearMessageId(client: { id: string }, packet: unknown): Promise<unknown>;
   createRetainedStreamCombi(patterns: string[]): Readable;
+  outgoingStream(client: { id: string }): Readable;
   destroy(): Promise<void>;
   [method: string]: unknown;
 }
@@ -35,7 +36,9 @@ export async function createPersistence(
     const MemoryPersistence = require('aedes-persistence/asyncPersistence.js') as PersistenceConstructor;
     return new MemoryPersistence();
   }
-  await mkdir(dir, { recursive: true });
+  // Retained payloads, queued messages and wills: for the broker's user only.
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
   // The journal is written, and read only at start: LevelDB's default 8 MiB block cache and 4 MiB write buffer would
   // be a tenth of the memory budget of a Pi Zero 2 W for nothing.
   const db = new ClassicLevel<string, Buffer>(dir, { valueEncoding: 'buffer', cacheSize: 512 * 1024, writeBufferSize: 1024 * 1024 });
@@ -61,40 +64,39 @@ export async function createPersistence(
 }
 
 /**
- * Mosquitto's max_queued_messages for persistent sessions: once a client has `limit` QoS 1/2 messages waiting
- * (queued while offline, or sent and not yet acknowledged), new ones for it are dropped and counted.
- * Counts start from zero after a restart.
+ * Mosquitto's max_queued_messages for persistent sessions: once `limit` QoS 1/2 messages wait for a client that is
+ * offline, new ones for it are dropped (and counted by `onDrop`). A connected client is never limited here: aedes
+ * delivers to it whatever the store says, and refusing to store a message it is about to send would break the
+ * session. The count starts again when the client reconnects (its queue is sent then), and from zero after a
+ * restart.
  */
 export function limitQueuedMessages(
   persistence: AedesPersistence,
   limit: number,
+  isConnected: (clientId: string) => boolean,
   onDrop: (clientId: string) => void,
 ): AedesPersistence {
   if (limit <= 0) return persistence;
-  const pending = new Map<string, number>();
+  const queued = new Map<string, number>();
   const enqueue = persistence.outgoingEnqueueCombi.bind(persistence);
-  const clear = persistence.outgoingClearMessageId.bind(persistence);
+  const stream = persistence.outgoingStream.bind(persistence);
 
   persistence.outgoingEnqueueCombi = (subs, packet) => {
     const accepted = subs.filter((sub) => {
-      const count = pending.get(sub.clientId) ?? 0;
+      if (isConnected(sub.clientId)) return true;
+      const count = queued.get(sub.clientId) ?? 0;
       if (count >= limit) {
         onDrop(sub.clientId);
         return false;
       }
-      pending.set(sub.clientId, count + 1);
+      queued.set(sub.clientId, count + 1);
       return true;
     });
     return enqueue(accepted, packet);
   };
-  persistence.outgoingClearMessageId = async (client, packet) => {
-    const cleared = await clear(client, packet);
-    if (cleared) {
-      const count = (pending.get(client.id) ?? 1) - 1;
-      if (count <= 0) pending.delete(client.id);
-      else pending.set(client.id, count);
-    }
-    return cleared;
+  persistence.outgoingStream = (client) => {
+    queued.delete(client.id);
+    return stream(client);
   };
   return persistence;
 }

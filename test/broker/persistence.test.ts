@@ -98,6 +98,55 @@ describe('JournaledPersistence', () => {
     expect(await third.getWill({ id: 'dev' })).toBeUndefined();
   });
 
+  it('keeps a QoS 2 exchange across a reconnect and a restart: the PUBREL replaces its PUBLISH', async () => {
+    const { p } = await journal();
+    await p.outgoingEnqueueCombi([{ clientId: 'dash' }], { ...packet('q2/a', 'a', 1), qos: 2 });
+    await p.outgoingUpdate({ id: 'dash' }, { ...packet('q2/a', 'a', 1), qos: 2, messageId: 5 });
+    // PUBREC arrived: aedes stores the PUBREL in place of the PUBLISH (no broker key)
+    await p.outgoingUpdate({ id: 'dash' }, { cmd: 'pubrel', messageId: 5 });
+    const { p: again } = await restart(p);
+    const [queued] = await all(again.outgoingStream({ id: 'dash' }));
+    expect(queued).toMatchObject({ cmd: 'pubrel', messageId: 5 });
+    // On reconnect aedes re-wraps it under a new broker key and updates the store with it
+    await again.outgoingUpdate({ id: 'dash' }, { cmd: 'pubrel', messageId: 5, brokerId: 'b', brokerCounter: 99 });
+    // PUBCOMP
+    expect(await again.outgoingClearMessageId({ id: 'dash' }, { messageId: 5 })).toMatchObject({ cmd: 'pubrel' });
+    expect(await all(again.outgoingStream({ id: 'dash' }))).toEqual([]);
+  });
+
+  it('removes a message aedes decided not to forward (no packet identifier) by its broker key', async () => {
+    const { p } = await journal();
+    await p.outgoingEnqueueCombi([{ clientId: 'dash' }], packet('home/secret', 's', 1));
+    await p.outgoingEnqueueCombi([{ clientId: 'dash' }], packet('home/open', 'o', 2));
+    expect(await p.outgoingClearMessageId({ id: 'dash' }, packet('home/secret', 's', 1))).toMatchObject({ topic: 'home/secret' });
+    expect((await all(p.outgoingStream({ id: 'dash' }))).map((q) => q.topic)).toEqual(['home/open']);
+  });
+
+  it('writes a failed batch again at the next flush', async () => {
+    const db = new ClassicLevel<string, Buffer>(path.join(tmp.dir, 'db'), { valueEncoding: 'buffer' });
+    await db.open();
+    const failures: string[] = [];
+    const p = new JournaledPersistence(db, new MemoryPersistence(), 60_000, (e) => failures.push(e.message));
+    await p.setup({ id: 'b', counter: 0 });
+    open.push(p);
+    const realBatch = db.batch.bind(db) as () => { write: () => Promise<void> };
+    let failNext = true;
+    (db as unknown as { batch: () => unknown }).batch = () => {
+      const batch = realBatch();
+      if (failNext) {
+        failNext = false;
+        batch.write = () => Promise.reject(new Error('ENOSPC'));
+      }
+      return batch;
+    };
+    await p.storeRetained({ ...packet('kept/after/failure', 'v', 1), retain: true });
+    await p.flush();
+    expect(failures).toEqual(['ENOSPC']);
+    expect(await db.keys().all()).not.toContain('r:kept/after/failure');
+    await p.flush();
+    expect(await db.keys().all()).toContain('r:kept/after/failure');
+  });
+
   it('does not write the broker\'s own $SYS values', async () => {
     const { p, db } = await journal();
     await p.storeRetained({ ...packet('$SYS/broker/uptime', '10 seconds', 1), retain: true });
