@@ -22,23 +22,27 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger, version
   const broker = createBroker(toBrokerOptions(config, baseDir, version), logger);
   await broker.start();
   let hw: GatewayHardware | undefined;
+  let gateway: Gateway | undefined;
   try {
     hw = hardware ?? (await setUpHardware(config.hardware, logger));
-    const gateway = new Gateway(config, { transport: broker, hardware: hw, logger, version, channelsOf });
+    gateway = new Gateway(config, { transport: broker, hardware: hw, logger, version, channelsOf });
     await gateway.start();
     const running = hw;
+    const started = gateway;
     return {
       broker,
-      gateway,
+      gateway: started,
       hardware: running,
       reload: () => broker.reload(),
       stop: async () => {
-        await gateway.stop();
+        await started.stop();
         await broker.stop();
         await running.close();
       },
     };
   } catch (error) {
+    // A half-started gateway has timers and GPIO lines running: without this the process would not exit.
+    await gateway?.stop().catch(() => undefined);
     await broker.stop().catch(() => undefined);
     await hw?.close().catch(() => undefined);
     throw error;

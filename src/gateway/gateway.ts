@@ -41,7 +41,7 @@ export class Gateway {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly publisher: StatePublisher;
-  private runners: { spec: SensorSection; runner: SensorRunner }[] = [];
+  private runners: { spec: SensorSection; runner: SensorRunner; filters: DeviceFilters }[] = [];
   private inputs: InputWatcher[] = [];
   private outputLines: GpioLine[] = [];
   private executor: OutputExecutor | undefined;
@@ -164,6 +164,7 @@ export class Gateway {
       }
       this.units.set(spec.name, Object.fromEntries(channels.get(spec.name)!.map((c) => [c.key, c.unit])));
       let first = opened;
+      const filters = new DeviceFilters(spec.filters);
       const runner = new SensorRunner({
         name: spec.name,
         open: async () => {
@@ -174,24 +175,24 @@ export class Gateway {
         intervalMs: spec.interval,
         retries: spec.retries,
         offlineAfter: spec.offline_after,
-        filters: new DeviceFilters(spec.filters),
+        filters,
         clock: this.clock,
         logger: this.log,
         onState: (state, at) => void this.publisher.sensorState(spec.name, state, this.units.get(spec.name) ?? {}, at),
         onAvailability: (online) => void this.publisher.availability(spec.name, online),
       });
       runner.start(index * SENSOR_STAGGER_MS);
-      this.runners.push({ spec, runner });
+      this.runners.push({ spec, runner, filters });
     }
     return channels;
   }
 
   private async startDiscovery(channels: Map<string, readonly SensorChannel[]>): Promise<void> {
     const entities: GatewayEntities = {
-      sensors: this.config.sensors.map((spec) => ({
+      sensors: this.runners.map(({ spec, filters }) => ({
         device: spec.name,
         name: spec.friendly_name,
-        channels: (channels.get(spec.name) ?? []).map((channel) => sensorEntity(spec, channel)),
+        channels: (channels.get(spec.name) ?? []).map((channel) => sensorEntity(spec, channel, filters)),
       })),
       inputs: this.config.inputs.map((spec) => ({ device: spec.name, name: spec.friendly_name, deviceClass: spec.device_class })),
       outputs: this.config.outputs.map((spec) => ({ device: spec.name, name: spec.friendly_name, as: spec.component, deviceClass: spec.device_class })),
@@ -216,9 +217,9 @@ function failSafeLevel(spec: OutputSection): 0 | 1 | 'keep' {
   return spec.fail_safe === 'keep' ? 'keep' : spec.fail_safe === 'on' ? 1 : 0;
 }
 
-function sensorEntity(spec: SensorSection, channel: SensorChannel): SensorChannelEntity {
+function sensorEntity(spec: SensorSection, channel: SensorChannel, filters: DeviceFilters): SensorChannelEntity {
   const override = spec.channels[channel.key] ?? {};
-  const gap = new DeviceFilters(spec.filters).maxPublishGap(channel.key, spec.interval);
+  const gap = filters.maxPublishGap(channel.key, spec.interval);
   return {
     ...channel,
     ...(override.unit ? { unit: override.unit } : {}),

@@ -22,6 +22,11 @@ export class LineRegistry<L extends GpioLine = GpioLine> {
     this.pending.add(bcm);
     try {
       const line = await factory();
+      if (this.closed) {
+        // The controller was closed while this line was opening: nobody would ever close it.
+        await line.close().catch(() => undefined);
+        throw new HardwareIoError(lineName(bcm), 'the GPIO controller was closed while the line was opening');
+      }
       this.lines.set(bcm, line);
       return line;
     } finally {

@@ -86,7 +86,7 @@ export async function resolveSysfsNumbering(options: ResolveSysfsNumberingOption
     const found = chips.length === 0 ? 'no GPIO chips' : chips.map((c) => `${c.name} [${c.label}]`).join(', ');
     throw new DeviceNotPresentError(
       DEVICE,
-      `no Raspberry Pi pin controller (pinctrl-rp1, pinctrl-bcm2711, pinctrl-bcm2835) under ${join(sysfsRoot, 'class', 'gpio')}; found ${found}. Set gpio.chipBase to override`,
+      `no Raspberry Pi pin controller (pinctrl-rp1, pinctrl-bcm2711, pinctrl-bcm2835) under ${join(sysfsRoot, 'class', 'gpio')}; found ${found}. Set hardware.gpio_chip_base to override`,
     );
   }
   return { base: chip.base, label: chip.label, ngpio: chip.ngpio, source: 'detected', chips };

@@ -9,7 +9,6 @@ const deviceName = z
   .min(1)
   .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only (it becomes an MQTT topic level and a Home Assistant id)');
 const bcmPin = z.number().int().min(0).max(27).describe('BCM GPIO number (GPIO17 is 17, physical pin 11)');
-const i2cAddress = z.number().int().min(0x03).max(0x77).describe('7-bit I2C address, e.g. 0x76');
 
 /** Per-channel filter lists, checked by building them so a bad filter is reported at config time with its path. */
 const channelFilters = z
@@ -56,7 +55,7 @@ const bme280Sensor = z.strictObject({
   kind: z.enum(['bme280', 'bmp280']),
   ...sensorCommon,
   bus: z.number().int().min(0).default(1),
-  address: i2cAddress.default(0x76),
+  address: z.union([z.literal(0x76), z.literal(0x77)]).default(0x76).describe('0x76 (SDO to GND) or 0x77 (SDO to VDDIO)'),
   oversampling: z
     .strictObject({ temperature: oversampling.default(1), pressure: oversampling.default(1), humidity: oversampling.default(1) })
     .prefault({}),
@@ -105,7 +104,7 @@ const ds18b20Sensor = z.strictObject({
   ...sensorCommon,
   device_id: z
     .string()
-    .regex(/^28-[0-9a-f]{12}$/, 'a 1-Wire id such as 28-0000075565ef')
+    .regex(/^28-[0-9a-f]{12}$/i, 'a 1-Wire id such as 28-0000075565ef')
     .optional()
     .describe('Default: the only DS18B20 on the bus'),
 });

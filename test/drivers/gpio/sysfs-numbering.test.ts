@@ -33,7 +33,7 @@ describe('resolveSysfsNumbering', () => {
     const error = await resolveSysfsNumbering({ sysfsRoot: root }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeviceNotPresentError);
     expect((error as Error).message).toContain('raspberrypi-exp-gpio');
-    expect((error as Error).message).toContain('chipBase');
+    expect((error as Error).message).toContain('gpio_chip_base');
   });
 
   it('uses the chipBase override, with the label of the chip at that base when there is one', async () => {

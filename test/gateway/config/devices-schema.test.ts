@@ -33,7 +33,9 @@ describe('sensor sections', () => {
   it('refuses an unknown kind, and keys of another kind', () => {
     expect(sensorSchema.safeParse({ kind: 'bme680', name: 'x' }).success).toBe(false);
     expect(sensorSchema.safeParse({ kind: 'sht3x', name: 'x', pin: 4 }).success).toBe(false);
-    expect(sensorSchema.safeParse({ kind: 'bme280', name: 'x', address: 0x44 }).success).toBe(true); // any 7-bit address for bme280
+    // the BME280 answers at 0x76 or 0x77 only: anything else would pass here and fail in the driver forever
+    expect(sensorSchema.safeParse({ kind: 'bme280', name: 'x', address: 0x44 }).success).toBe(false);
+    expect(sensorSchema.safeParse({ kind: 'bme280', name: 'x', address: 0x77 }).success).toBe(true);
     expect(sensorSchema.safeParse({ kind: 'sht3x', name: 'x', address: 0x76 }).success).toBe(false);
   });
 
