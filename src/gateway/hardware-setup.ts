@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BackendUnavailableError } from '../drivers/errors.js';
+import { channelsOfKind } from '../drivers/channels.js';
 import { createGpioController } from '../drivers/gpio/index.js';
 import { createSensorRegistry, realHardware, type HardwareContext, type SensorRegistry } from '../drivers/sensor-factory.js';
 import type { GpioController, Sensor, SensorChannel } from '../drivers/types.js';
@@ -102,25 +103,7 @@ export function sensorOptions(spec: SensorSection): Record<string, unknown> {
 
 /** What a sensor kind measures, for Home Assistant discovery of a sensor that could not be opened at start. */
 export function channelsOf(spec: SensorSection): readonly SensorChannel[] {
-  const temperature = { key: 'temperature', unit: '°C', deviceClass: 'temperature' };
-  const humidity = { key: 'humidity', unit: '%', deviceClass: 'humidity' };
-  const pressure = { key: 'pressure', unit: 'hPa', deviceClass: 'atmospheric_pressure' };
-  switch (spec.kind) {
-    case 'bme280':
-      return [temperature, pressure, humidity];
-    case 'bmp280':
-      return [temperature, pressure];
-    case 'sht3x':
-    case 'dht22':
-    case 'dht11':
-      return [temperature, humidity];
-    case 'bh1750':
-      return [{ key: 'illuminance', unit: 'lx', deviceClass: 'illuminance' }];
-    case 'ads1115':
-      return spec.inputs.map((input) => ({ key: `voltage_${input}`, unit: 'V', deviceClass: 'voltage' }));
-    case 'ds18b20':
-      return [temperature];
-  }
+  return channelsOfKind(spec.kind, spec.kind === 'ads1115' ? spec.inputs : undefined);
 }
 
 /** "Raspberry Pi 4 Model B Rev 1.5" from the device tree, or a generic name elsewhere. */

@@ -2,6 +2,7 @@ import { HardwareTimeoutError } from '../errors.js';
 import { I2cDevice } from '../i2c/i2c-device.js';
 import { realSleep, type Sleep } from '../i2c/timing.js';
 import type { I2cBus, Sensor, SensorChannel } from '../types.js';
+import { voltageChannel } from '../channels.js';
 
 export const ADS1115_REGISTERS = { conversion: 0x00, config: 0x01, loThresh: 0x02, hiThresh: 0x03 } as const;
 
@@ -64,7 +65,7 @@ export class Ads1115 implements Sensor {
       const fullScale = options.fullScaleByInput?.[input] ?? options.fullScale ?? 4.096;
       return { input, fullScale, config: ads1115SingleShotConfig(input, fullScale, dataRate) };
     });
-    this.channels = this.inputs.map(({ input }) => ({ key: `voltage_${input}`, unit: 'V', deviceClass: 'voltage' }));
+    this.channels = this.inputs.map(({ input }) => voltageChannel(input));
     // The internal oscillator is specified to ±10 %.
     this.conversionMs = Math.ceil((1000 / dataRate) * 1.1);
     this.sleep = options.sleep ?? realSleep;

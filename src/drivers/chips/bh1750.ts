@@ -1,6 +1,7 @@
 import { I2cDevice } from '../i2c/i2c-device.js';
 import { realSleep, type Sleep } from '../i2c/timing.js';
 import type { I2cBus, Sensor, SensorChannel } from '../types.js';
+import { ILLUMINANCE } from '../channels.js';
 
 export const BH1750_COMMANDS = {
   powerDown: 0x00,
@@ -31,7 +32,7 @@ export function bh1750Lux(raw: number, mtreg = BH1750_DEFAULT_MTREG): number {
 /** ROHM BH1750 ambient light sensor in one-time high-resolution mode (1 lx resolution, powers down after each). */
 export class Bh1750 implements Sensor {
   readonly kind = 'bh1750';
-  readonly channels: readonly SensorChannel[] = [{ key: 'illuminance', unit: 'lx', deviceClass: 'illuminance' }];
+  readonly channels: readonly SensorChannel[] = [ILLUMINANCE];
   private readonly device: I2cDevice;
   private readonly mtreg: number;
   private readonly sleep: Sleep;

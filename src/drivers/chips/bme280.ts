@@ -3,6 +3,7 @@ import { I2cDevice, formatAddress } from '../i2c/i2c-device.js';
 import { realSleep, type Sleep } from '../i2c/timing.js';
 import type { I2cBus, Sensor, SensorChannel } from '../types.js';
 import type { Logger } from '../../util/logger.js';
+import { channelsOfKind } from '../channels.js';
 import {
   compensateHumidity,
   compensatePressure,
@@ -60,13 +61,8 @@ export function bme280MeasurementTime(os: { temperature: Oversampling; pressure:
   };
 }
 
-export function bme280Channels(model: Bme280Model): SensorChannel[] {
-  const channels: SensorChannel[] = [
-    { key: 'temperature', unit: '°C', deviceClass: 'temperature' },
-    { key: 'pressure', unit: 'hPa', deviceClass: 'atmospheric_pressure' },
-  ];
-  if (model === 'bme280') channels.push({ key: 'humidity', unit: '%', deviceClass: 'humidity' });
-  return channels;
+export function bme280Channels(model: Bme280Model): readonly SensorChannel[] {
+  return channelsOfKind(model);
 }
 
 function modelOfChipId(id: number): Bme280Model | undefined {

@@ -3,6 +3,7 @@ import { I2cDevice } from '../i2c/i2c-device.js';
 import { realSleep, type Sleep } from '../i2c/timing.js';
 import type { I2cBus, Sensor, SensorChannel } from '../types.js';
 import type { Logger } from '../../util/logger.js';
+import { channelsOfKind } from '../channels.js';
 
 /** Sensirion CRC-8: polynomial 0x31, init 0xFF, no reflection, no final XOR. crc8([0xBE, 0xEF]) = 0x92. */
 export function sht3xCrc8(bytes: ArrayLike<number>): number {
@@ -49,10 +50,7 @@ export function decodeSht3xMeasurement(device: string, data: Buffer): { temperat
 /** Sensirion SHT30/31/35: one single-shot measurement per read(), no clock stretching (the Pi handles it badly). */
 export class Sht3x implements Sensor {
   readonly kind = 'sht3x';
-  readonly channels: readonly SensorChannel[] = [
-    { key: 'temperature', unit: '°C', deviceClass: 'temperature' },
-    { key: 'humidity', unit: '%', deviceClass: 'humidity' },
-  ];
+  readonly channels: readonly SensorChannel[] = channelsOfKind('sht3x');
   private readonly device: I2cDevice;
   private readonly mode: { command: number; maxMs: number };
   private readonly sleep: Sleep;

@@ -1,5 +1,6 @@
 import type { DhtModel, DhtReader, Sensor, SensorChannel } from '../types.js';
 import { DhtPlausibilityFilter, type PlausibilityOptions } from './plausibility.js';
+import { channelsOfKind } from '../channels.js';
 
 export interface DhtSensorOptions extends PlausibilityOptions {
   model: DhtModel;
@@ -11,10 +12,7 @@ export interface DhtSensorOptions extends PlausibilityOptions {
 /** Any DhtReader (node-dht-sensor, IIO, simulated) as a Sensor, with the plausibility filter applied. */
 export class DhtSensor implements Sensor {
   readonly kind: DhtModel;
-  readonly channels: readonly SensorChannel[] = [
-    { key: 'temperature', unit: '°C', deviceClass: 'temperature' },
-    { key: 'humidity', unit: '%', deviceClass: 'humidity' },
-  ];
+  readonly channels: readonly SensorChannel[] = channelsOfKind('dht22');
   private readonly filter: DhtPlausibilityFilter;
   private readonly now: () => number;
 

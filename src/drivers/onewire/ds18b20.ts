@@ -1,5 +1,6 @@
 import { DeviceNotPresentError } from '../errors.js';
 import type { OneWireBus, Sensor, SensorChannel } from '../types.js';
+import { TEMPERATURE } from '../channels.js';
 
 export interface Ds18b20Options {
   /** e.g. `28-0000075565ef`; default: the first DS18B20 (family 28) on the bus. */
@@ -9,7 +10,7 @@ export interface Ds18b20Options {
 /** A DS18B20 on the 1-Wire bus as a Sensor. */
 export class Ds18b20 implements Sensor {
   readonly kind = 'ds18b20';
-  readonly channels: readonly SensorChannel[] = [{ key: 'temperature', unit: '°C', deviceClass: 'temperature' }];
+  readonly channels: readonly SensorChannel[] = [TEMPERATURE];
   private deviceId: string | undefined;
 
   constructor(
