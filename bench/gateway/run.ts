@@ -14,11 +14,12 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
+import { demoConfigText } from '../../test/helpers/demo-config.js';
+import { freePort } from '../../test/helpers/free-port.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -83,23 +84,10 @@ async function prepareRuntime(requested: string): Promise<Runtime> {
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** config/demo.yaml (what `npm start` runs) on `port`, with its state under `stateDir`. */
-async function demoConfig(port: number, stateDir: string): Promise<string> {
-  const demo = await readFile(path.join(repoRoot, 'config', 'demo.yaml'), 'utf8');
-  const text = demo
-    .replace(/^(\s*port:\s*)1883\s*$/m, `$1${port}`)
-    .replace(/^(\s*state_dir:\s*).*$/m, `$1${JSON.stringify(stateDir)}`)
-    .replace(/^# yaml-language-server.*$/m, '');
-  if (!text.includes(`port: ${port}`)) throw new Error('config/demo.yaml: no `port: 1883` line to replace');
-  return text;
+function demoConfig(port: number, stateDir: string): Promise<string> {
+  return demoConfigText(port, stateDir);
 }
 
 /** 10 sensors at 5 s on the simulated Pi: the four I2C chips, the DS18B20 and five DHT22s. */

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import type { AedesPersistence } from '../../src/broker/persistence.js';
 import { JournaledPersistence } from '../../src/broker/persistence/journaled.js';
 import { collect, connectClient } from '../helpers/broker.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
+import { freePort } from '../helpers/free-port.js';
 
 const require = createRequire(import.meta.url);
 const MemoryPersistence = require('aedes-persistence/asyncPersistence.js') as new () => AedesPersistence;
@@ -174,14 +175,6 @@ describe('the broker process killed with SIGKILL', () => {
   afterEach(() => {
     for (const child of children.splice(0)) child.kill('SIGKILL');
   });
-
-  async function freePort(): Promise<number> {
-    const server = net.createServer().listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const { port } = server.address() as AddressInfo;
-    server.close();
-    return port;
-  }
 
   async function startCli(config: string, port: number): Promise<ChildProcess> {
     const root = path.resolve(import.meta.dirname, '../..');

@@ -9,6 +9,7 @@ import { runUntilSignalled } from '../../src/cli/signals.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { collect, connectClient, settle, subackCodes } from '../helpers/broker.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
+import { freePort } from '../helpers/free-port.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const hasTsx = existsSync(path.join(repoRoot, 'node_modules', '.bin', 'tsx'));
@@ -88,14 +89,6 @@ async function runCli(args: string[]): Promise<{ code: number | null; stdout: st
   return { code, stdout: c.stdout(), stderr: c.stderr() };
 }
 
-/** A port that was free a moment ago (the CLI cannot report a port 0 listener's port to us). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe.skipIf(!hasTsx)('pi-edge-gateway CLI', () => {
   let dir: string;

@@ -11,7 +11,6 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { MqttClient } from 'mqtt';
@@ -20,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AclClient } from '../../../src/broker/auth/acl.js';
 import { AclEvaluator } from '../../../src/broker/auth/acl.js';
 import { AclFile } from '../../../src/broker/auth/acl-file.js';
+import { freePort } from '../../helpers/free-port.js';
 
 function findMosquitto(): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/opt/homebrew/sbin'];
@@ -126,17 +126,6 @@ const CASES: readonly Case[] = [
 const describeCase = (c: Case): string => `${c.op} ${c.topic} as ${JSON.stringify(c.who)}: expected ${c.expected}`;
 const identity = (c: AclClient): string => `${c.username ?? ''}\u0000${c.clientId}`;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,33 +1,21 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hasBinary, runProgram } from '../../helpers/mosquitto.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
+import { demoConfigText } from '../../helpers/demo-config.js';
+import { freePort } from '../../helpers/free-port.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
 const hasTsx = existsSync(path.join(repoRoot, 'node_modules', '.bin', 'tsx'));
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** config/demo.yaml as `npm start` runs it, on a free port and with its state in `dir`. */
 async function demoConfig(dir: string, port: number): Promise<string> {
-  const demo = await readFile(path.join(repoRoot, 'config', 'demo.yaml'), 'utf8');
-  const text = demo
-    .replace(/^(\s*port:\s*)1883\s*$/m, `$1${port}`)
-    .replace(/^(\s*state_dir:\s*).*$/m, `$1${JSON.stringify(path.join(dir, 'state'))}`)
-    .replace(/^# yaml-language-server.*$/m, '');
-  expect(text).toContain(`port: ${port}`);
   const file = path.join(dir, 'demo.yaml');
-  await writeFile(file, text);
+  await writeFile(file, await demoConfigText(port, path.join(dir, 'state')));
   return file;
 }
 
