@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -92,7 +92,9 @@ export async function startBroker(kind: BrokerKind, options: StartOptions = {}):
     const compiled = path.join(ROOT, 'dist/src/cli/main.js');
     const entry = existsSync(compiled) ? [compiled] : ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts')];
     file = process.execPath;
-    args = [...(options.nodeFlags ?? []), ...entry, 'broker', '--config', config];
+    // BENCH_NODE_FLAGS: extra flags for our broker's node, e.g. --trace-gc; BENCH_KEEP_LOGS=DIR keeps the brokers' output.
+    const extra = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+    args = [...(options.nodeFlags ?? []), ...extra, ...entry, 'broker', '--config', config];
   }
   const logFile = path.join(options.outDir ?? dir, `${kind}.log`);
   const log = openSync(logFile, 'a');
@@ -125,6 +127,7 @@ export async function startBroker(kind: BrokerKind, options: StartOptions = {}):
         await exited;
         clearTimeout(timer);
       }
+      if (process.env.BENCH_KEEP_LOGS) await copyFile(logFile, path.join(process.env.BENCH_KEEP_LOGS, `${kind}-${port}.log`));
       await rm(dir, { recursive: true, force: true });
     },
   };
