@@ -7,6 +7,7 @@ import { createSensorRegistry, realHardware, type HardwareContext, type SensorRe
 import type { GpioController, Sensor, SensorChannel } from '../drivers/types.js';
 import type { Logger } from '../util/logger.js';
 import type { HardwareSection, SensorSection } from './config/devices-schema.js';
+import { sensorOptions } from './config/sensor-options.js';
 import type { GatewayHardware } from './hardware.js';
 
 /**
@@ -80,25 +81,6 @@ function assemble(
       await close();
     },
   };
-}
-
-/** The registry's option names for a sensor section of the config. */
-export function sensorOptions(spec: SensorSection): Record<string, unknown> {
-  switch (spec.kind) {
-    case 'bme280':
-    case 'bmp280':
-      return { bus: spec.bus, address: spec.address, oversampling: spec.oversampling };
-    case 'sht3x':
-    case 'bh1750':
-      return { bus: spec.bus, address: spec.address };
-    case 'ads1115':
-      return { bus: spec.bus, address: spec.address, inputs: spec.inputs, fullScale: spec.gain };
-    case 'dht22':
-    case 'dht11':
-      return { pin: spec.pin, backend: spec.backend === 'library' ? 'node-dht-sensor' : spec.backend, iioDevice: spec.iio_device };
-    case 'ds18b20':
-      return { deviceId: spec.device_id };
-  }
 }
 
 /** What a sensor kind measures, for Home Assistant discovery of a sensor that could not be opened at start. */

@@ -3,6 +3,7 @@ import { buildPipeline } from '../filters/build.js';
 import type { FilterSpec } from '../filters/types.js';
 import { RESERVED_COMMAND_KEYS } from '../commands/parse.js';
 import { durationMs } from './duration.js';
+import { driverOptionProblems } from './sensor-options.js';
 
 const deviceName = z
   .string()
@@ -109,7 +110,11 @@ const ds18b20Sensor = z.strictObject({
     .describe('Default: the only DS18B20 on the bus'),
 });
 
-export const sensorSchema = z.discriminatedUnion('kind', [bme280Sensor, sht3xSensor, bh1750Sensor, ads1115Sensor, dhtSensor, ds18b20Sensor]);
+export const sensorSchema = z
+  .discriminatedUnion('kind', [bme280Sensor, sht3xSensor, bh1750Sensor, ads1115Sensor, dhtSensor, ds18b20Sensor])
+  .superRefine((spec, ctx) => {
+    for (const message of driverOptionProblems(spec)) ctx.addIssue({ code: 'custom', message: `the ${spec.kind} driver refuses ${message}` });
+  });
 
 export const inputSchema = z.strictObject({
   name: deviceName,

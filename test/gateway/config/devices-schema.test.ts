@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/gateway/config/errors.js';
 import { inputSchema, outputSchema, sensorSchema } from '../../../src/gateway/config/devices-schema.js';
 import { parseConfig } from '../../../src/gateway/config/load.js';
-import { channelsOf, sensorOptions } from '../../../src/gateway/hardware-setup.js';
+import { channelsOf } from '../../../src/gateway/hardware-setup.js';
+import { driverOptionProblems, sensorOptions } from '../../../src/gateway/config/sensor-options.js';
 import { SENSOR_OPTION_SCHEMAS } from '../../../src/drivers/sensor-factory.js';
 
 function problems(text: string): { key: string; message: string }[] {
@@ -170,5 +171,16 @@ describe('sensor sections to driver options', () => {
   it('knows the channels of every kind without opening it', () => {
     expect(channelsOf(sensorSchema.parse({ kind: 'ads1115', name: 'adc', inputs: [1, 2] })).map((c) => c.key)).toEqual(['voltage_1', 'voltage_2']);
     expect(channelsOf(sensorSchema.parse({ kind: 'bme280', name: 'c' })).map((c) => c.key)).toEqual(['temperature', 'pressure', 'humidity']);
+  });
+});
+
+describe('driverOptionProblems', () => {
+  it('reports what the driver would refuse in a section, so such a config never passes check', () => {
+    const valid = sensorSchema.parse({ kind: 'bme280', name: 'c' });
+    expect(driverOptionProblems(valid)).toEqual([]);
+    // A section the config schema would not produce (address outside the BME280's two): the driver says no.
+    const problems = driverOptionProblems({ ...valid, address: 0x44 } as typeof valid);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^address: address must be one of 0x76, 0x77/);
   });
 });
