@@ -70,3 +70,20 @@ export interface FaultTarget {
   disconnect(): void;
   reconnect(): void;
 }
+
+/** The FaultTarget methods, delegated to the device's injector: the base of every emulated device. */
+export abstract class FaultInjectable implements FaultTarget {
+  readonly faults = new FaultInjector();
+
+  inject(spec: FaultSpec): void {
+    this.faults.inject(spec);
+  }
+
+  disconnect(): void {
+    this.faults.disconnect();
+  }
+
+  reconnect(): void {
+    this.faults.reconnect();
+  }
+}

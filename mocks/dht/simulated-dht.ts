@@ -4,7 +4,7 @@ import { DHT_MIN_INTERVAL_MS, MinIntervalGate } from '../../src/drivers/dht/min-
 import type { DhtModel, DhtReader, DhtSample } from '../../src/drivers/types.js';
 import { systemClock } from '../chips/clock.js';
 import { createRoom } from '../chips/environment.js';
-import { FaultInjector, type FaultSpec, type FaultTarget } from '../chips/faults.js';
+import { FaultInjectable } from '../chips/faults.js';
 import { toSignal, type Signal, type SignalInput } from '../chips/signal.js';
 import { encodeDhtFrame } from './dht-frame-encoder.js';
 
@@ -25,8 +25,7 @@ export interface SimulatedDhtOptions {
  * `crc` → a frame with a bad checksum (ChecksumError), `stuck` → the previous frame again, `out-of-range` → the
  * all-zero frame (0.0 °C / 0.0 %, checksum valid); disconnect() → timeouts.
  */
-export class SimulatedDhtReader implements DhtReader, FaultTarget {
-  readonly faults = new FaultInjector();
+export class SimulatedDhtReader extends FaultInjectable implements DhtReader {
   readonly model: DhtModel;
   readonly device: string;
   private readonly clock: { now(): number };
@@ -37,6 +36,7 @@ export class SimulatedDhtReader implements DhtReader, FaultTarget {
   frames = 0;
 
   constructor(options: SimulatedDhtOptions = {}) {
+    super();
     this.model = options.model ?? 'dht22';
     this.device = `dht-gpio${options.pin ?? 4}`;
     this.clock = options.clock ?? systemClock;
@@ -48,18 +48,6 @@ export class SimulatedDhtReader implements DhtReader, FaultTarget {
   set(values: { temperature?: SignalInput; humidity?: SignalInput }): void {
     if (values.temperature !== undefined) this.signals.temperature = toSignal(values.temperature);
     if (values.humidity !== undefined) this.signals.humidity = toSignal(values.humidity);
-  }
-
-  inject(spec: FaultSpec): void {
-    this.faults.inject(spec);
-  }
-
-  disconnect(): void {
-    this.faults.disconnect();
-  }
-
-  reconnect(): void {
-    this.faults.reconnect();
   }
 
   async read(): Promise<DhtSample | undefined> {

@@ -1,4 +1,4 @@
-import { FaultInjector, type FaultSpec, type FaultTarget } from '../chips/faults.js';
+import { FaultInjectable, type FaultTarget } from '../chips/faults.js';
 
 /**
  * A chip on the virtual bus, at wire level: what the master writes after the address byte, and what it clocks in on
@@ -13,11 +13,11 @@ export interface I2cEmulator extends FaultTarget {
 }
 
 /** Fault plumbing common to every emulated chip; a reconnect is a power-on reset. */
-export abstract class EmulatedI2cChip implements I2cEmulator {
-  readonly faults = new FaultInjector();
+export abstract class EmulatedI2cChip extends FaultInjectable implements I2cEmulator {
   abstract readonly name: string;
 
   constructor(readonly address: number) {
+    super();
     this.faults.onReconnect(() => this.powerOn());
   }
 
@@ -25,16 +25,4 @@ export abstract class EmulatedI2cChip implements I2cEmulator {
   abstract read(length: number): Buffer;
   /** Back to the power-on state. */
   protected abstract powerOn(): void;
-
-  inject(spec: FaultSpec): void {
-    this.faults.inject(spec);
-  }
-
-  disconnect(): void {
-    this.faults.disconnect();
-  }
-
-  reconnect(): void {
-    this.faults.reconnect();
-  }
 }

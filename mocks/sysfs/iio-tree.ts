@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { nodeSysfsReader, type SysfsReader } from '../../src/drivers/onewire/sysfs-reader.js';
 import { systemClock } from '../chips/clock.js';
 import { createRoom } from '../chips/environment.js';
-import { FaultInjector, type FaultSpec, type FaultTarget } from '../chips/faults.js';
+import { FaultInjectable } from '../chips/faults.js';
 import { toSignal, type Signal, type SignalInput } from '../chips/signal.js';
 import { osError } from '../i2c/os-error.js';
 
@@ -23,8 +23,7 @@ const FRAME_VALID_MS = 2000;
  * `eio`/`crc`/`nack` → EIO (the driver checks the checksum itself). `out-of-range` writes 0 / 0, `stuck` leaves the
  * files as they are. remove() deletes the node, as unloading the overlay would.
  */
-export class IioDht11Device implements FaultTarget {
-  readonly faults = new FaultInjector();
+export class IioDht11Device extends FaultInjectable {
   private signals: { temperature: Signal; humidity: Signal };
   private frameAt: number | undefined;
 
@@ -34,6 +33,7 @@ export class IioDht11Device implements FaultTarget {
     private readonly clock: { now(): number },
     options: IioDht11Options,
   ) {
+    super();
     const room = createRoom(options.seed ?? 6);
     this.signals = { temperature: toSignal(options.temperature ?? room.temperature), humidity: toSignal(options.humidity ?? room.humidity) };
   }
@@ -42,18 +42,6 @@ export class IioDht11Device implements FaultTarget {
     if (values.temperature !== undefined) this.signals.temperature = toSignal(values.temperature);
     if (values.humidity !== undefined) this.signals.humidity = toSignal(values.humidity);
     this.frameAt = undefined;
-  }
-
-  inject(spec: FaultSpec): void {
-    this.faults.inject(spec);
-  }
-
-  disconnect(): void {
-    this.faults.disconnect();
-  }
-
-  reconnect(): void {
-    this.faults.reconnect();
   }
 
   async create(): Promise<void> {
