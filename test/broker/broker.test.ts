@@ -6,6 +6,7 @@ import { connect as tcpConnect } from 'node:net';
 import { hashPassword } from '../../src/broker/auth/password-file.js';
 import { collect, connectClient, subackCodes, loopbackListener, settle, startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
+import { PACKET, publishMessageId, RawMqttClient, u16 } from '../helpers/raw-mqtt.js';
 
 const clients: MqttClient[] = [];
 const brokers: TestBroker[] = [];
@@ -138,6 +139,33 @@ describe.each(['memory', 'journal'] as const)('%s store', (store) => {
       });
       expect([...connack.subarray(0, 4)]).toEqual([0x20, 0x02, 0x00, 0x02]); // CONNACK, identifier rejected
       await client(b.url(), { clientId: '', clean: true });
+    });
+
+    it('resends the PUBREL of a QoS 2 delivery cut between PUBREC and PUBCOMP, and the session goes on', async () => {
+      const b = await broker();
+      const first = await RawMqttClient.open(b.ports[0]!);
+      first.connectPacket('q2-sub', false);
+      await first.next(PACKET.CONNACK);
+      first.subscribePacket(1, 'q2/#', 2);
+      await first.next(PACKET.SUBACK);
+      const pub = await client(b.url());
+      await pub.publishAsync('q2/a', 'once', { qos: 2 });
+      const id = publishMessageId((await first.next(PACKET.PUBLISH)).body);
+      first.send(PACKET.PUBREC, 0, u16(id));
+      await first.next(PACKET.PUBREL);
+      first.close(); // no PUBCOMP
+
+      const again = await RawMqttClient.open(b.ports[0]!);
+      again.connectPacket('q2-sub', false);
+      const connack = await again.next(PACKET.CONNACK);
+      expect([...connack.body]).toEqual([0x01, 0x00]); // session present, accepted
+      const pubrel = await again.next(PACKET.PUBREL);
+      expect(pubrel.body.readUInt16BE(0)).toBe(id);
+      again.send(PACKET.PUBCOMP, 0, u16(id));
+      await pub.publishAsync('q2/b', 'next', { qos: 1 });
+      const next = await again.next(PACKET.PUBLISH);
+      expect(next.body.toString()).toContain('next');
+      again.close();
     });
 
     it('publishes from inside the process and hands messages to in-process subscribers', async () => {

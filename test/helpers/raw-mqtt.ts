@@ -1,0 +1,117 @@
+import { connect, type Socket } from 'node:net';
+
+/** One MQTT 3.1.1 control packet as it came off the wire. */
+export interface RawPacket {
+  type: number;
+  flags: number;
+  body: Buffer;
+}
+
+/**
+ * A bare MQTT 3.1.1 client over a socket, for the exchanges MQTT.js will not do on purpose: leaving a QoS 2 flow
+ * half-way, or sending what a well-behaved client never sends.
+ */
+export class RawMqttClient {
+  private buffer = Buffer.alloc(0);
+  private readonly packets: RawPacket[] = [];
+  private waiting: (() => void) | undefined;
+
+  private constructor(readonly socket: Socket) {
+    socket.on('data', (chunk) => {
+      this.buffer = Buffer.concat([this.buffer, chunk]);
+      this.parse();
+    });
+  }
+
+  static async open(port: number): Promise<RawMqttClient> {
+    const socket = connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    return new RawMqttClient(socket);
+  }
+
+  send(type: number, flags: number, body: Buffer): void {
+    this.socket.write(Buffer.concat([Buffer.from([(type << 4) | flags]), remainingLength(body.length), body]));
+  }
+
+  connectPacket(clientId: string, clean: boolean): void {
+    const id = Buffer.from(clientId);
+    const body = Buffer.concat([
+      Buffer.from([0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, clean ? 0x02 : 0x00, 0x00, 0x3c]),
+      u16(id.length),
+      id,
+    ]);
+    this.send(1, 0, body);
+  }
+
+  subscribePacket(messageId: number, filter: string, qos: number): void {
+    const topic = Buffer.from(filter);
+    this.send(8, 2, Buffer.concat([u16(messageId), u16(topic.length), topic, Buffer.from([qos])]));
+  }
+
+  /** The next packet of `type`, skipping others; rejects after `timeoutMs`. */
+  async next(type: number, timeoutMs = 3000): Promise<RawPacket> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const index = this.packets.findIndex((p) => p.type === type);
+      if (index >= 0) return this.packets.splice(index, 1)[0]!;
+      const left = deadline - Date.now();
+      if (left <= 0 || this.socket.destroyed) throw new Error(`no packet of type ${type} (socket ${this.socket.destroyed ? 'closed' : 'open'})`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiting = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        this.socket.once('close', this.waiting);
+      });
+    }
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private parse(): void {
+    for (;;) {
+      if (this.buffer.length < 2) return;
+      let length = 0;
+      let multiplier = 1;
+      let offset = 1;
+      let byte: number;
+      do {
+        if (offset >= this.buffer.length) return;
+        byte = this.buffer[offset++]!;
+        length += (byte & 0x7f) * multiplier;
+        multiplier *= 128;
+      } while (byte & 0x80);
+      if (this.buffer.length < offset + length) return;
+      const first = this.buffer[0]!;
+      this.packets.push({ type: first >> 4, flags: first & 0x0f, body: this.buffer.subarray(offset, offset + length) });
+      this.buffer = this.buffer.subarray(offset + length);
+      this.waiting?.();
+    }
+  }
+}
+
+export const PACKET = { CONNACK: 2, PUBLISH: 3, PUBACK: 4, PUBREC: 5, PUBREL: 6, PUBCOMP: 7, SUBACK: 9 } as const;
+
+export function u16(value: number): Buffer {
+  return Buffer.from([value >> 8, value & 0xff]);
+}
+
+function remainingLength(length: number): Buffer {
+  const bytes: number[] = [];
+  do {
+    let byte = length % 128;
+    length = Math.floor(length / 128);
+    if (length > 0) byte |= 0x80;
+    bytes.push(byte);
+  } while (length > 0);
+  return Buffer.from(bytes);
+}
+
+/** The packet identifier of a QoS > 0 PUBLISH body. */
+export function publishMessageId(body: Buffer): number {
+  const topicLength = body.readUInt16BE(0);
+  return body.readUInt16BE(2 + topicLength);
+}
