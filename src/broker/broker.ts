@@ -6,6 +6,7 @@ import { ConnectionRegistry, type ConnectionInfo } from './connection.js';
 import { BrokerError } from './errors.js';
 import { coalesceWrites } from './listeners/coalesce-writes.js';
 import { createListener, type Listener } from './listeners/index.js';
+import { disablePacketNumberCache } from './packet-numbers.js';
 import { isLoopbackHost, type BrokerOptions } from './options.js';
 import { createPersistence, hideDollarTopicsFromWildcards, limitQueuedMessages, type AedesPersistence } from './persistence.js';
 import { BrokerStats } from './stats.js';
@@ -63,6 +64,7 @@ export class EmbeddedBroker {
 
   async start(): Promise<void> {
     if (this.aedes) throw new BrokerError('broker already started');
+    disablePacketNumberCache();
     await this.access.load();
     this.persistence = limitQueuedMessages(
       hideDollarTopicsFromWildcards(await createPersistence(this.options.persistenceDir, this.log)),
