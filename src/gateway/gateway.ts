@@ -1,4 +1,4 @@
-import type { Sensor, SensorChannel } from '../drivers/types.js';
+import type { GpioLine, Sensor, SensorChannel } from '../drivers/types.js';
 import type { Logger } from '../util/logger.js';
 import { systemClock, type Clock } from './clock.js';
 import { CommandHandler } from './commands/command-handler.js';
@@ -6,10 +6,9 @@ import { OutputExecutor, type ManagedOutput } from './commands/output-executor.j
 import { CommandParser } from './commands/parse.js';
 import type { GatewayConfig } from './config/schema.js';
 import type { OutputSection, SensorSection } from './config/devices-schema.js';
-import { buildDiscoveryMessages } from './discovery/build.js';
+import { buildDiscoveryMessages, expireAfterSeconds } from './discovery/build.js';
 import { DiscoveryPublisher } from './discovery/discovery-publisher.js';
 import type { GatewayEntities, SensorChannelEntity } from './discovery/types.js';
-import { expireAfterSeconds } from './discovery/build.js';
 import { DeviceFilters } from './filters/device-filters.js';
 import type { GatewayHardware } from './hardware.js';
 import { InputWatcher } from './inputs/input-watcher.js';
@@ -17,7 +16,6 @@ import { SensorRunner } from './sensors/sensor-runner.js';
 import { StatePublisher } from './state-publisher.js';
 import { TopicLayout } from './topics.js';
 import type { GatewayTransport } from './transport.js';
-import type { GpioLine } from '../drivers/types.js';
 
 export interface GatewayDependencies {
   transport: GatewayTransport;
