@@ -1,4 +1,5 @@
 import net, { type Socket } from 'node:net';
+import { remainingLength } from '../../test/helpers/raw-mqtt.js';
 import type { BenchClient, ClientOptions, MessageListener } from './client.js';
 
 /**
@@ -73,7 +74,7 @@ export class WireClient implements BenchClient {
       body.writeUInt16BE(topic.length, 2);
       topic.copy(body, 4);
       body[4 + topic.length] = qos;
-      this.queue(Buffer.concat([Buffer.from([0x82]), varint(body.length), body]));
+      this.queue(Buffer.concat([Buffer.from([0x82]), remainingLength(body.length), body]));
     });
   }
 
@@ -174,17 +175,6 @@ export class WireClient implements BenchClient {
   }
 }
 
-function varint(length: number): Buffer {
-  const bytes: number[] = [];
-  do {
-    let byte = length % 128;
-    length = Math.floor(length / 128);
-    if (length > 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (length > 0);
-  return Buffer.from(bytes);
-}
-
 function encodePublish(topic: Buffer, payload: Buffer, qos: 0 | 1, retain: boolean, id: number): Buffer {
   const remaining = 2 + topic.length + (qos > 0 ? 2 : 0) + payload.length;
   const lengthBytes = remaining < 128 ? 1 : remaining < 16384 ? 2 : 3;
@@ -220,5 +210,5 @@ function encodeConnect(clientId: string, clean: boolean, keepalive: number): Buf
   body.writeUInt16BE(keepalive, 8);
   body.writeUInt16BE(id.length, 10);
   id.copy(body, 12);
-  return Buffer.concat([Buffer.from([0x10]), varint(body.length), body]);
+  return Buffer.concat([Buffer.from([0x10]), remainingLength(body.length), body]);
 }

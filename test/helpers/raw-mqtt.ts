@@ -99,7 +99,8 @@ export function u16(value: number): Buffer {
   return Buffer.from([value >> 8, value & 0xff]);
 }
 
-function remainingLength(length: number): Buffer {
+/** MQTT's variable-length "remaining length" of a fixed header. */
+export function remainingLength(length: number): Buffer {
   const bytes: number[] = [];
   do {
     let byte = length % 128;
