@@ -1,0 +1,70 @@
+import type { Client } from 'aedes';
+import { createRequire } from 'node:module';
+import type { Duplex } from 'node:stream';
+
+/**
+ * The parts of aedes 1.2 that its typings do not expose and that the delivery window (delivery/outgoing-window.ts)
+ * and the packet-number fix (packet-numbers.ts) rely on. Kept in one place so an aedes upgrade has one file to check.
+ */
+
+/** require() as seen from aedes, so modules resolve to the very instances aedes uses, whatever npm hoists. */
+export const requireFromAedes = createRequire(import.meta.resolve('aedes'));
+
+export interface PacketLike {
+  cmd: string;
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+  dup: boolean;
+  messageId?: number;
+  brokerId?: string | null;
+  brokerCounter?: number;
+  clientId?: string;
+  nl?: boolean;
+}
+
+export type DeliverFunction = (packet: PacketLike, done: () => void) => void;
+
+export interface AedesBrokerInternals {
+  id: string;
+  persistence: {
+    outgoingUpdate(client: Client, packet: PacketLike): Promise<unknown>;
+    outgoingClearMessageId(client: Client, packet: PacketLike): Promise<unknown>;
+  };
+  authorizeForward(client: Client, packet: PacketLike): PacketLike | null | undefined;
+}
+
+/** An aedes Client's own fields (lib/client.js). */
+export interface AedesClientInternals {
+  id: string;
+  clean: boolean;
+  closed: boolean;
+  connected: boolean;
+  connecting: boolean;
+  conn: Duplex;
+  broker: AedesBrokerInternals;
+  subscriptions: Record<string, { qos: number } | undefined>;
+  /** Highest broker counter delivered per broker id: aedes' de-duplication of overlapping subscriptions. */
+  duplicates: Record<string, number | undefined>;
+  /** Next packet identifier, shared with aedes' own replay of a stored queue on reconnect. */
+  _nextId: number;
+  deliverQoS: DeliverFunction;
+  deliver0: DeliverFunction;
+  waitForDrain(callback: (error: Error | null) => void): void;
+  emit(event: 'error', error: Error): boolean;
+}
+
+export function internalsOf(client: Client): AedesClientInternals {
+  return client as unknown as AedesClientInternals;
+}
+
+/** aedes' packet copy: keeps brokerId/brokerCounter, resets the messageId of QoS > 0 packets. */
+export const AedesPacket = requireFromAedes('aedes-packet') as new (original: object, broker?: object) => PacketLike;
+
+interface MqttPacketModule {
+  writeToStream: ((packet: object, stream: Duplex) => boolean) & { cacheNumbers: boolean };
+}
+
+/** The mqtt-packet copy aedes writes with. */
+export const mqttPacket = requireFromAedes('mqtt-packet') as MqttPacketModule;
