@@ -3,12 +3,19 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../util/logger.js';
 import { AccessControl, type AccessPolicy, type PasswordVerifier } from './auth/access-control.js';
 import { ConnectionRegistry, type ConnectionInfo } from './connection.js';
+import { OutgoingWindow } from './delivery/outgoing-window.js';
 import { BrokerError } from './errors.js';
 import { coalesceWrites } from './listeners/coalesce-writes.js';
 import { createListener, type Listener } from './listeners/index.js';
 import { disablePacketNumberCache } from './packet-numbers.js';
 import { isLoopbackHost, type BrokerOptions } from './options.js';
-import { createPersistence, hideDollarTopicsFromWildcards, limitQueuedMessages, type AedesPersistence } from './persistence.js';
+import {
+  createPersistence,
+  hideDollarTopicsFromWildcards,
+  limitQueuedMessages,
+  observeAcknowledgements,
+  type AedesPersistence,
+} from './persistence.js';
 import { BrokerStats } from './stats.js';
 import { SysTopicsPublisher } from './sys-topics.js';
 
@@ -46,6 +53,7 @@ export class EmbeddedBroker {
   /** PUBLISH packets refused by policy: acknowledged to the sender, never routed. */
   private readonly dropped = new WeakSet<object>();
   private readonly persistentWithoutId = new WeakSet<Client>();
+  private readonly windows = new WeakMap<object, OutgoingWindow>();
 
   constructor(
     private readonly options: BrokerOptions,
@@ -67,7 +75,9 @@ export class EmbeddedBroker {
     disablePacketNumberCache();
     await this.access.load();
     this.persistence = limitQueuedMessages(
-      hideDollarTopicsFromWildcards(await createPersistence(this.options.persistenceDir, this.log)),
+      observeAcknowledgements(hideDollarTopicsFromWildcards(await createPersistence(this.options.persistenceDir, this.log)), (client, messageId) =>
+        this.windows.get(client)?.acknowledged(messageId),
+      ),
       this.options.limits.maxQueuedMessages,
       (clientId) => (this.aedes as unknown as { clients: Record<string, { connected: boolean } | undefined> } | undefined)?.clients[clientId]?.connected === true,
       (clientId) => {
@@ -89,6 +99,7 @@ export class EmbeddedBroker {
           return;
         }
         if (!packet.clientId && packet.clean === false) this.persistentWithoutId.add(client);
+        this.installWindow(client);
         callback(null, true);
       },
       authenticate: (client, username, password, done) => {
@@ -218,6 +229,22 @@ export class EmbeddedBroker {
     this.connections.register(stream, info);
     if (stream === info.socket) coalesceWrites(info.socket);
     this.aedes.handle(stream);
+  }
+
+  /** Before CONNECT is handled, so every subscription and replay of this client goes through its window. */
+  private installWindow(client: Client): void {
+    const window = new OutgoingWindow(
+      client,
+      { maxInflight: this.options.limits.maxInflightMessages, maxQueued: this.options.limits.maxQueuedMessages },
+      {
+        dropped: (clientId) => {
+          this.stats.publishDropped++;
+          this.log.warn({ clientId, limit: this.options.limits.maxQueuedMessages }, 'max_queued_messages reached, message dropped');
+        },
+      },
+    );
+    this.windows.set(client, window);
+    (client as unknown as { deliverQoS: OutgoingWindow['deliver'] }).deliverQoS = window.deliver;
   }
 
   private authorizePublish(client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void): void {

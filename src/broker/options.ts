@@ -25,8 +25,10 @@ export interface BrokerLimits {
   /** Bytes of PUBLISH payload; 0: unlimited. */
   messageSizeLimit: number;
   maxKeepalive: number;
-  /** Per offline persistent session; 0: unlimited. */
+  /** Per client, waiting behind a full in-flight window or for an offline persistent session; 0: unlimited. */
   maxQueuedMessages: number;
+  /** QoS 1/2 messages sent to a client and not yet acknowledged; 0: unlimited. */
+  maxInflightMessages: number;
   drainTimeoutMs: number;
 }
 
@@ -48,6 +50,7 @@ export const DEFAULT_LIMITS: BrokerLimits = {
   messageSizeLimit: 0,
   maxKeepalive: 65535,
   maxQueuedMessages: 0,
+  maxInflightMessages: 20,
   drainTimeoutMs: 30_000,
 };
 

@@ -102,6 +102,24 @@ export function limitQueuedMessages(
 }
 
 /**
+ * Calls `onAcknowledged` for every PUBACK and PUBCOMP a client sends: aedes hands each to the store to clear the
+ * message, whatever the session, and tells nobody else.
+ */
+export function observeAcknowledgements(
+  persistence: AedesPersistence,
+  onAcknowledged: (client: { id: string }, messageId: number) => void,
+): AedesPersistence {
+  const clear = persistence.outgoingClearMessageId.bind(persistence);
+  persistence.outgoingClearMessageId = (client, packet) => {
+    const result = clear(client, packet);
+    const messageId = (packet as { messageId?: number }).messageId;
+    if (messageId !== undefined) onAcknowledged(client, messageId);
+    return result;
+  };
+  return persistence;
+}
+
+/**
  * MQTT-4.7.2-1: a filter starting with a wildcard must not match topics starting with `$`. aedes applies the rule to
  * live messages but not to the retained ones replayed on SUBSCRIBE, so `#` would receive every retained `$SYS`
  * value. Keep a `$` topic only when a filter that itself starts with `$` matches it.

@@ -67,6 +67,23 @@ export class RawMqttClient {
     }
   }
 
+  /** Every packet of `type` that arrives until none has come for `quietMs`. */
+  async collect(type: number, quietMs = 300): Promise<RawPacket[]> {
+    const found: RawPacket[] = [];
+    for (;;) {
+      try {
+        found.push(await this.next(type, quietMs));
+      } catch {
+        return found;
+      }
+    }
+  }
+
+  /** PUBACK (or PUBREC / PUBREL / PUBCOMP with their own type and flags) for `messageId`. */
+  ack(type: number, messageId: number): void {
+    this.send(type, type === PACKET.PUBREL ? 2 : 0, u16(messageId));
+  }
+
   close(): void {
     this.socket.destroy();
   }
@@ -109,6 +126,15 @@ export function remainingLength(length: number): Buffer {
     bytes.push(byte);
   } while (length > 0);
   return Buffer.from(bytes);
+}
+
+/** Topic and payload of a PUBLISH, and its QoS from the fixed header's flags. */
+export function decodePublish(packet: RawPacket): { topic: string; payload: string; qos: number; messageId: number | undefined } {
+  const qos = (packet.flags >> 1) & 0x03;
+  const topicLength = packet.body.readUInt16BE(0);
+  const topic = packet.body.toString('utf8', 2, 2 + topicLength);
+  const payloadStart = 2 + topicLength + (qos > 0 ? 2 : 0);
+  return { topic, payload: packet.body.toString('utf8', payloadStart), qos, messageId: qos > 0 ? packet.body.readUInt16BE(2 + topicLength) : undefined };
 }
 
 /** The packet identifier of a QoS > 0 PUBLISH body. */

@@ -21,6 +21,7 @@ export function toBrokerOptions(config: GatewayConfig, baseDir: string, version:
       messageSizeLimit: broker.message_size_limit,
       maxKeepalive: broker.max_keepalive,
       maxQueuedMessages: broker.max_queued_messages,
+      maxInflightMessages: broker.max_inflight_messages,
       drainTimeoutMs: Math.round(broker.drain_timeout * 1000),
     },
   };

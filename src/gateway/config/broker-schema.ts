@@ -69,7 +69,14 @@ export const brokerSchema = z.strictObject({
     .int()
     .min(0)
     .default(0)
-    .describe('QoS 1/2 messages queued per offline persistent session before new ones are dropped; 0: no limit'),
+    .describe('QoS 1/2 messages queued per client (behind a full in-flight window, or while a persistent session is offline) before new ones are dropped; 0: no limit'),
+  max_inflight_messages: z
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(20)
+    .describe('QoS 1/2 messages sent to a client and not yet acknowledged; the rest wait in its queue. 0: no limit'),
   drain_timeout: z
     .number()
     .min(0)

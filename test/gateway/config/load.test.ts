@@ -37,6 +37,7 @@ describe('parseConfig', () => {
         message_size_limit: 0,
         max_keepalive: 65535,
         max_queued_messages: 0,
+        max_inflight_messages: 20,
         drain_timeout: 30,
       });
     }

@@ -1,0 +1,151 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BrokerLimits } from '../../../src/broker/options.js';
+import { collect, connectClient, settle, startTestBroker, type TestBroker } from '../../helpers/broker.js';
+import { decodePublish, PACKET, RawMqttClient } from '../../helpers/raw-mqtt.js';
+import { makeTempDir } from '../../helpers/temp-dir.js';
+
+let broker: TestBroker | undefined;
+const raws: RawMqttClient[] = [];
+let temp: { dir: string; remove: () => Promise<void> } | undefined;
+
+afterEach(async () => {
+  for (const raw of raws.splice(0)) raw.close();
+  await broker?.stop();
+  broker = undefined;
+  await temp?.remove();
+  temp = undefined;
+});
+
+async function start(limits: Partial<BrokerLimits>, persistenceDir?: string): Promise<TestBroker> {
+  broker = await startTestBroker({ limits: limits as BrokerLimits, persistenceDir });
+  return broker;
+}
+
+/** A raw client, connected and subscribed, that acknowledges nothing unless told to. */
+async function subscriber(port: number, filter: string, qos: number, clientId = 'slow', clean = true): Promise<RawMqttClient> {
+  const raw = await RawMqttClient.open(port);
+  raws.push(raw);
+  raw.connectPacket(clientId, clean);
+  await raw.next(PACKET.CONNACK);
+  raw.subscribePacket(1, filter, qos);
+  await raw.next(PACKET.SUBACK);
+  return raw;
+}
+
+async function publishNumbered(count: number, qos: 1 | 2, topic = 'w/t'): Promise<void> {
+  for (let i = 0; i < count; i++) await broker!.broker.publish({ topic, payload: String(i), qos });
+}
+
+describe('max_inflight_messages', () => {
+  it('sends at most that many unacknowledged QoS 1 messages, and the next ones as acknowledgements come', async () => {
+    const b = await start({ maxInflightMessages: 3 });
+    const raw = await subscriber(b.ports[0]!, 'w/#', 1);
+    await publishNumbered(10, 1);
+
+    const first = (await raw.collect(PACKET.PUBLISH)).map(decodePublish);
+    expect(first.map((p) => p.payload)).toEqual(['0', '1', '2']);
+    expect(new Set(first.map((p) => p.messageId)).size).toBe(3);
+
+    raw.ack(PACKET.PUBACK, first[0]!.messageId!);
+    const one = (await raw.collect(PACKET.PUBLISH)).map(decodePublish);
+    expect(one.map((p) => p.payload)).toEqual(['3']);
+
+    const rest: string[] = [];
+    let unacked = [first[1]!, first[2]!, one[0]!];
+    while (unacked.length > 0) {
+      for (const p of unacked) raw.ack(PACKET.PUBACK, p.messageId!);
+      unacked = (await raw.collect(PACKET.PUBLISH, 200)).map(decodePublish);
+      expect(unacked.length).toBeLessThanOrEqual(3);
+      rest.push(...unacked.map((p) => p.payload));
+    }
+    expect(rest).toEqual(['4', '5', '6', '7', '8', '9']);
+  });
+
+  it('keeps a QoS 2 message in the window until PUBCOMP, not PUBREC', async () => {
+    const b = await start({ maxInflightMessages: 1 });
+    const raw = await subscriber(b.ports[0]!, 'w/t', 2);
+    await publishNumbered(2, 2);
+
+    const [first, ...none] = (await raw.collect(PACKET.PUBLISH)).map(decodePublish);
+    expect(first).toMatchObject({ payload: '0', qos: 2 });
+    expect(none).toEqual([]);
+
+    raw.ack(PACKET.PUBREC, first!.messageId!);
+    await raw.next(PACKET.PUBREL);
+    expect(await raw.collect(PACKET.PUBLISH)).toEqual([]);
+
+    raw.ack(PACKET.PUBCOMP, first!.messageId!);
+    const [second] = (await raw.collect(PACKET.PUBLISH)).map(decodePublish);
+    expect(second).toMatchObject({ payload: '1', qos: 2 });
+  });
+
+  it('0 lifts the limit', async () => {
+    const b = await start({ maxInflightMessages: 0 });
+    const raw = await subscriber(b.ports[0]!, 'w/t', 1);
+    await publishNumbered(200, 1);
+    const received = (await raw.collect(PACKET.PUBLISH)).map(decodePublish);
+    expect(received.map((p) => p.payload)).toEqual(Array.from({ length: 200 }, (_, i) => String(i)));
+  });
+
+  it("keeps a persistent session's messages waiting behind the window across a reconnect", async () => {
+    temp = await makeTempDir();
+    const b = await start({ maxInflightMessages: 2 }, temp.dir);
+    const first = await subscriber(b.ports[0]!, 'w/t', 1, 'durable', false);
+    await publishNumbered(6, 1);
+    expect((await first.collect(PACKET.PUBLISH)).map((p) => decodePublish(p).payload)).toEqual(['0', '1']);
+    first.close();
+
+    const again = await RawMqttClient.open(b.ports[0]!);
+    raws.push(again);
+    again.connectPacket('durable', false);
+    await again.next(PACKET.CONNACK);
+    const replayed = (await again.collect(PACKET.PUBLISH)).map(decodePublish);
+    expect(replayed.map((p) => p.payload)).toEqual(['0', '1', '2', '3', '4', '5']);
+  });
+});
+
+describe('max_queued_messages for a connected client', () => {
+  it('drops what does not fit behind a full window, counts it, and delivers the rest', async () => {
+    const b = await start({ maxInflightMessages: 1, maxQueuedMessages: 2 });
+    const raw = await subscriber(b.ports[0]!, 'w/t', 1);
+    await publishNumbered(6, 1);
+
+    const received: string[] = [];
+    let batch = (await raw.collect(PACKET.PUBLISH)).map(decodePublish);
+    while (batch.length > 0) {
+      expect(batch).toHaveLength(1);
+      received.push(batch[0]!.payload);
+      raw.ack(PACKET.PUBACK, batch[0]!.messageId!);
+      batch = (await raw.collect(PACKET.PUBLISH, 200)).map(decodePublish);
+    }
+    expect(received).toEqual(['0', '1', '2']);
+    expect(b.broker.stats.publishDropped).toBe(3);
+  });
+});
+
+describe('QoS of a delivery', () => {
+  it('is capped by a wildcard subscription, not only by one to the exact topic', async () => {
+    const b = await start({});
+    const sub = await connectClient(b.url());
+    const inbox = collect(sub);
+    await sub.subscribeAsync('w/#', { qos: 1 });
+    const pub = await connectClient(b.url());
+    await pub.publishAsync('w/t', 'x', { qos: 2 });
+    const [message] = await inbox.waitFor(1);
+    expect(message).toMatchObject({ topic: 'w/t', payload: 'x', qos: 1 });
+    await Promise.all([sub.endAsync(), pub.endAsync()]);
+  });
+
+  it('is the highest of overlapping subscriptions, delivered once', async () => {
+    const b = await start({});
+    const sub = await connectClient(b.url());
+    const inbox = collect(sub);
+    await sub.subscribeAsync({ 'w/#': { qos: 1 }, 'w/+': { qos: 2 } });
+    const pub = await connectClient(b.url());
+    await pub.publishAsync('w/t', 'x', { qos: 2 });
+    await inbox.waitFor(1);
+    await settle(200);
+    expect(inbox.messages.map((m) => m.qos)).toEqual([2]);
+    await Promise.all([sub.endAsync(), pub.endAsync()]);
+  });
+});
