@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
+import { serialize } from 'node:v8';
 import { ClassicLevel } from 'classic-level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AedesPersistence } from '../../src/broker/persistence.js';
@@ -154,6 +155,25 @@ describe('JournaledPersistence', () => {
     await p.storeRetained({ ...packet('home/mode', 'eco', 2), retain: true });
     await p.flush();
     expect((await db.keys().all()).filter((k) => k.startsWith('r:'))).toEqual(['r:home/mode']);
+  });
+
+  it('loads queued messages that an earlier version wrote with v8.serialize, in queue order', async () => {
+    const db = new ClassicLevel<string, Buffer>(path.join(tmp.dir, 'db'), { valueEncoding: 'buffer' });
+    await db.open();
+    await db.put('o:dash:0000000000a', serialize({ ...packet('t', 'ten', 10), messageId: 3 }));
+    await db.put('o:dash:00000000002', serialize(packet('t', 'two', 2)));
+    await db.close();
+    const { p, broker } = await journal();
+    expect((await all(p.outgoingStream({ id: 'dash' }))).map((q) => [q.payload!.toString(), q.messageId])).toEqual([
+      ['two', undefined],
+      ['ten', 3],
+    ]);
+    expect(broker.counter).toBe(10);
+    // And they can still be acknowledged and removed for good.
+    await p.outgoingClearMessageId({ id: 'dash' }, { messageId: 3 });
+    await p.flush();
+    const { p: again } = await restart(p);
+    expect((await all(again.outgoingStream({ id: 'dash' }))).map((q) => q.payload!.toString())).toEqual(['two']);
   });
 
   it('never writes a queued message that is acknowledged before the next flush', async () => {

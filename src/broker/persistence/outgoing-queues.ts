@@ -1,0 +1,184 @@
+import { AedesPacket } from '../aedes-internals.js';
+import { encodeStoredPacket, type StoredPacket } from './packet-codec.js';
+
+export const OUTGOING_PREFIX = 'o:';
+
+interface OutgoingEntry {
+  /** Queue order, and the end of the disk key. */
+  sequence: number;
+  queue: OutgoingQueue;
+  brokerKey: number | string | undefined;
+  messageId: number | undefined;
+  /** What is sent (and resent after a restart): the PUBLISH, or the PUBREL that replaced it. */
+  packet: StoredPacket;
+  /** On disk, or in a batch being written: removing it takes a delete. */
+  onDisk: boolean;
+}
+
+/**
+ * One client's queued QoS 1/2 messages. aedes' memory store keeps them in an array and scans it on every delivery
+ * and acknowledgement, O(queue) each: a subscriber a few thousand messages behind made that the broker's hot spot.
+ */
+interface OutgoingQueue {
+  /** `o:<client id>:`, the disk keys' prefix. */
+  keyPrefix: string;
+  /** In queue order (Map iteration order is insertion order). */
+  entries: Map<number, OutgoingEntry>;
+  byBrokerKey: Map<number | string, OutgoingEntry>;
+  byMessageId: Map<number, OutgoingEntry>;
+}
+
+/** Writes for the next batch. */
+export interface OutgoingChanges {
+  puts: [key: string, value: Buffer][];
+  deletes: string[];
+  /** To call when the batch failed: its changes come back for the next one. */
+  restore(): void;
+}
+
+/**
+ * The queued messages of persistent sessions, indexed by queue order, broker key (aedes' brokerId + brokerCounter)
+ * and packet identifier, with what changed since the last flush. Nothing here builds a string or encodes a packet
+ * on the hot path: disk keys and records are made at flush time, and only for messages still queued then, so a
+ * message acknowledged within the flush interval costs a few Map operations.
+ */
+export class OutgoingQueues {
+  private readonly queues = new Map<string, OutgoingQueue>();
+  private dirty = new Set<OutgoingEntry>();
+  private deletes: string[] = [];
+  private sequence = 0;
+  /** Packets of this broker are indexed by their counter alone (a number); others by `id:counter`. */
+  private brokerId: string | undefined;
+
+  setBrokerId(id: string): void {
+    this.brokerId = id;
+  }
+
+  enqueue(clientId: string, packet: StoredPacket): void {
+    const queue = this.queueOf(clientId);
+    const entry: OutgoingEntry = {
+      sequence: ++this.sequence,
+      queue,
+      brokerKey: this.brokerKeyOf(packet),
+      messageId: undefined,
+      packet: new AedesPacket(packet) as StoredPacket,
+      onDisk: false,
+    };
+    queue.entries.set(entry.sequence, entry);
+    if (entry.brokerKey !== undefined) queue.byBrokerKey.set(entry.brokerKey, entry);
+    this.dirty.add(entry);
+  }
+
+  /** aedes' outgoingUpdate; false when there is no such message. */
+  update(clientId: string, packet: StoredPacket): boolean {
+    const queue = this.queues.get(clientId);
+    if (!queue) return false;
+    // aedes' own rule: the same broker key is a (re)delivery getting its packet identifier; otherwise the packet
+    // with this identifier is replaced: the PUBREL of a QoS 2 exchange takes the place of its PUBLISH, and after a
+    // reconnect that PUBREL comes back re-wrapped, under a new broker key.
+    const key = this.brokerKeyOf(packet);
+    const sameMessage = key === undefined ? undefined : queue.byBrokerKey.get(key);
+    if (sameMessage) {
+      if (sameMessage.messageId !== undefined && queue.byMessageId.get(sameMessage.messageId) === sameMessage) {
+        queue.byMessageId.delete(sameMessage.messageId);
+      }
+      sameMessage.messageId = packet.messageId;
+      sameMessage.packet.messageId = packet.messageId;
+      if (packet.messageId !== undefined) queue.byMessageId.set(packet.messageId, sameMessage);
+      this.dirty.add(sameMessage);
+      return true;
+    }
+    const replaced = packet.messageId === undefined ? undefined : queue.byMessageId.get(packet.messageId);
+    if (!replaced) return false;
+    if (replaced.brokerKey !== undefined && queue.byBrokerKey.get(replaced.brokerKey) === replaced) queue.byBrokerKey.delete(replaced.brokerKey);
+    replaced.brokerKey = key;
+    if (key !== undefined) queue.byBrokerKey.set(key, replaced);
+    replaced.packet = packet;
+    this.dirty.add(replaced);
+    return true;
+  }
+
+  /** aedes' outgoingClearMessageId: by packet identifier, or by broker key for a message never sent. */
+  clear(clientId: string, packet: StoredPacket): StoredPacket | undefined {
+    const queue = this.queues.get(clientId);
+    if (!queue) return undefined;
+    let entry: OutgoingEntry | undefined;
+    if (packet.messageId !== undefined) entry = queue.byMessageId.get(packet.messageId);
+    else {
+      const key = this.brokerKeyOf(packet);
+      if (key !== undefined) entry = queue.byBrokerKey.get(key);
+    }
+    if (!entry) return undefined;
+    queue.entries.delete(entry.sequence);
+    if (entry.messageId !== undefined && queue.byMessageId.get(entry.messageId) === entry) queue.byMessageId.delete(entry.messageId);
+    if (entry.brokerKey !== undefined && queue.byBrokerKey.get(entry.brokerKey) === entry) queue.byBrokerKey.delete(entry.brokerKey);
+    if (queue.entries.size === 0) this.queues.delete(clientId);
+    if (entry.onDisk) this.deletes.push(diskKey(entry));
+    else this.dirty.delete(entry);
+    return entry.packet;
+  }
+
+  /** A snapshot of a client's queue, in order: the queue changes while aedes streams it. */
+  packets(clientId: string): StoredPacket[] {
+    const queue = this.queues.get(clientId);
+    if (!queue) return [];
+    return Array.from(queue.entries.values(), (entry) => entry.packet);
+  }
+
+  /** A message read back from the disk at start (the journal's keys come in queue order). */
+  restore(key: string, packet: StoredPacket): void {
+    const clientEnd = key.lastIndexOf(':');
+    const clientId = decodeURIComponent(key.slice(OUTGOING_PREFIX.length, clientEnd));
+    const sequence = parseInt(key.slice(clientEnd + 1), 36);
+    const queue = this.queueOf(clientId);
+    const entry: OutgoingEntry = { sequence, queue, brokerKey: this.brokerKeyOf(packet), messageId: packet.messageId, packet, onDisk: true };
+    queue.entries.set(sequence, entry);
+    if (entry.brokerKey !== undefined) queue.byBrokerKey.set(entry.brokerKey, entry);
+    if (entry.messageId !== undefined) queue.byMessageId.set(entry.messageId, entry);
+    this.sequence = Math.max(this.sequence, sequence);
+  }
+
+  /** Everything changed since the last call, encoded for the disk; entries count as on disk from now. */
+  takeChanges(): OutgoingChanges {
+    const written = [...this.dirty];
+    const deletes = this.deletes;
+    this.dirty = new Set();
+    this.deletes = [];
+    const puts: [string, Buffer][] = written.map((entry) => {
+      entry.onDisk = true;
+      return [diskKey(entry), encodeStoredPacket(entry.packet)];
+    });
+    return {
+      puts,
+      deletes,
+      restore: () => {
+        // Nothing of the batch is on disk. Entries still queued are written again; the deletes are repeated (a
+        // delete of a key that was never written is harmless).
+        for (const entry of written) if (entry.queue.entries.get(entry.sequence) === entry) this.dirty.add(entry);
+        this.deletes.push(...deletes);
+      },
+    };
+  }
+
+  get hasChanges(): boolean {
+    return this.dirty.size > 0 || this.deletes.length > 0;
+  }
+
+  private queueOf(clientId: string): OutgoingQueue {
+    let queue = this.queues.get(clientId);
+    if (!queue) {
+      queue = { keyPrefix: `${OUTGOING_PREFIX}${encodeURIComponent(clientId)}:`, entries: new Map(), byBrokerKey: new Map(), byMessageId: new Map() };
+      this.queues.set(clientId, queue);
+    }
+    return queue;
+  }
+
+  private brokerKeyOf(packet: StoredPacket): number | string | undefined {
+    if (!packet.brokerId) return undefined;
+    return packet.brokerId === this.brokerId ? packet.brokerCounter : `${packet.brokerId}:${packet.brokerCounter}`;
+  }
+}
+
+function diskKey(entry: OutgoingEntry): string {
+  return entry.queue.keyPrefix + entry.sequence.toString(36).padStart(11, '0');
+}
