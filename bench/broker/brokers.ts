@@ -34,6 +34,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Our broker's `persistence:` (default true, as users run it); false only for experiments. */
   persistence?: boolean;
+  /** max_inflight_messages for both brokers (default: theirs, 20). */
+  maxInflight?: number;
 }
 
 export async function freePort(): Promise<number> {
@@ -62,6 +64,7 @@ export async function startBroker(kind: BrokerKind, options: StartOptions = {}):
         'allow_anonymous true',
         // The default of 1000 silently drops QoS 1 messages under load; 0 is no limit (like ours).
         'max_queued_messages 0',
+        ...(options.maxInflight === undefined ? [] : [`max_inflight_messages ${options.maxInflight}`]),
         // Ours sets TCP_NODELAY; without it mosquitto's window-limited QoS 0 fan-in stalls on 40 ms delayed ACKs and
         // the comparison would measure Nagle, not the brokers.
         'set_tcp_nodelay true',
@@ -83,6 +86,7 @@ export async function startBroker(kind: BrokerKind, options: StartOptions = {}):
         `  state_dir: ${dir}/state`,
         'broker:',
         `  persistence: ${options.persistence ?? true}`,
+        ...(options.maxInflight === undefined ? [] : [`  max_inflight_messages: ${options.maxInflight}`]),
         '  sys_interval: 10',
         '  listeners:',
         `    - { protocol: mqtt, host: 127.0.0.1, port: ${port} }`,

@@ -1,7 +1,7 @@
 /**
  * Broker benchmark: the embedded broker (a separate process, durable persistence on) against Debian's mosquitto.
  *   npm run bench:broker -- [--duration 5] [--only fanin-q1,idle] [--broker ours|mosquitto|both] [--json out.json]
- *                           [--client wire|mqttjs] [--clean-subscribers] [--cpu-prof DIR] [--heap-snapshot DIR]
+ *                           [--client wire|mqttjs] [--clean-subscribers] [--max-inflight N] [--cpu-prof DIR] [--heap-snapshot DIR]
  *                           [--persistence on|off]   (off: ours in memory, for experiments only)
  */
 import { execFileSync } from 'node:child_process';
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'string' },
     'heap-snapshot': { type: 'string' },
     persistence: { type: 'string', default: 'on' },
+    'max-inflight': { type: 'string' },
   },
 });
 
@@ -55,6 +56,7 @@ console.log(
 for (const kind of kinds) {
   for (const scenario of scenarios) {
     const options: StartOptions = { persistence: values.persistence !== 'off' };
+    if (values['max-inflight'] !== undefined) options.maxInflight = Number(values['max-inflight']);
     if (kind === 'ours' && values['cpu-prof']) {
       const dir = path.resolve(values['cpu-prof'], scenario.name);
       await mkdir(dir, { recursive: true });
