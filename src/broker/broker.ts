@@ -85,6 +85,7 @@ export class EmbeddedBroker {
         this.log.warn({ clientId, limit: this.options.limits.maxQueuedMessages }, 'max_queued_messages reached, message dropped');
       },
     );
+    const aedesSysPrefix = `$SYS/${this.options.id}/`;
     const aedes = await Aedes.createBroker({
       id: this.options.id,
       persistence: this.persistence,
@@ -113,6 +114,9 @@ export class EmbeddedBroker {
       authorizePublish: (client, packet, callback) => this.authorizePublish(client, packet, callback),
       authorizeSubscribe: (client, subscription, callback) => this.authorizeSubscribe(client, subscription, callback),
       authorizeForward: (client, packet) => {
+        // aedes' own announcements ($SYS/<id>/new/clients, .../new/subscribes...) carry client ids and filters:
+        // for its internal listeners only. Clients get mosquitto's $SYS/broker/... instead.
+        if (packet.topic.startsWith(aedesSysPrefix)) return null;
         if (!this.access.mayRead(client, packet)) return null;
         this.stats.publishSent++;
         return packet;
@@ -122,6 +126,7 @@ export class EmbeddedBroker {
     this.routeDroppedPackets(aedes);
     this.observe(aedes);
     await this.countRetained();
+    await this.countRestoredSessions();
 
     try {
       for (const listenerOptions of this.options.listeners) {
@@ -324,6 +329,15 @@ export class EmbeddedBroker {
     aedes.on('clientError', (client, error) => this.log.debug({ clientId: client.id, err: error.message }, 'client error'));
     aedes.on('connectionError', (_client, error) => this.log.debug({ err: error.message }, 'connection error'));
     (aedes as unknown as NodeJS.EventEmitter).on('error', (error: Error) => this.log.error({ err: error }, 'broker error'));
+  }
+
+  private async countRestoredSessions(): Promise<void> {
+    const restored = (this.persistence as { restoredSubscriptions?: () => Promise<Map<string, string[]>> }).restoredSubscriptions;
+    if (!restored) return;
+    for (const [clientId, filters] of await restored.call(this.persistence)) {
+      this.stats.persistentClients.add(clientId);
+      this.stats.subscriptions.set(clientId, new Set(filters));
+    }
   }
 
   private async countRetained(): Promise<void> {

@@ -402,6 +402,30 @@ describe.each(['memory', 'journal'] as const)('%s store', (store) => {
       }
     });
 
+    it("keeps aedes' own $SYS/<broker id>/... announcements (client ids, subscriptions) from clients", async () => {
+      const b = await broker();
+      const sub = await client(b.url());
+      const inbox = collect(sub);
+      await sub.subscribeAsync('$SYS/#');
+      const other = await client(b.url(), { clientId: 'visible-elsewhere' });
+      await other.subscribeAsync('a/b');
+      await other.endAsync();
+      await settle();
+      expect(inbox.messages.filter((m) => m.topic.startsWith('$SYS/test-broker/'))).toEqual([]);
+    });
+
+    it('counts the subscriptions of persistent sessions restored from disk', async () => {
+      const dir = path.join(tmp.dir, 'restored-subscriptions');
+      const first = await broker({ persistenceDir: dir });
+      const durable = await client(first.url(), { clientId: 'durable', clean: false });
+      await durable.subscribeAsync(['a/1', 'a/2'], { qos: 1 });
+      await durable.endAsync();
+      await first.stop();
+      brokers.splice(brokers.indexOf(first), 1);
+      const second = await broker({ persistenceDir: dir });
+      expect(second.broker.stats.subscriptionCount()).toBe(2);
+    });
+
     it('does not let clients write $SYS', async () => {
       const b = await broker();
       const sub = await client(b.url());

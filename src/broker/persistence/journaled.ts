@@ -135,6 +135,15 @@ export class JournaledPersistence implements AedesPersistence {
     if (this.storedSubscriptions.has(client.id)) this.dirtySubscriptions.add(client.id);
   }
 
+  /** The persistent sessions read back from disk at start, with their subscription filters. */
+  async restoredSubscriptions(): Promise<Map<string, string[]>> {
+    const restored = new Map<string, string[]>();
+    for (const clientId of this.storedSubscriptions) {
+      restored.set(clientId, (await this.subscriptionsByClient({ id: clientId })).map((sub) => sub.topic));
+    }
+    return restored;
+  }
+
   subscriptionsByClient(client: ClientRef): Promise<Subscription[]> {
     return this.call('subscriptionsByClient', client) as Promise<Subscription[]>;
   }
