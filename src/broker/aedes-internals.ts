@@ -1,6 +1,7 @@
 import type { Client } from 'aedes';
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
+import type { MqttPacketParser } from './wire/packet-reader.js';
 
 /**
  * The parts of aedes 1.2 that its typings do not expose and that the delivery window (delivery/outgoing-window.ts)
@@ -49,6 +50,8 @@ export interface AedesClientInternals {
   duplicates: Record<string, number | undefined>;
   /** Next packet identifier, shared with aedes' own replay of a stored queue on reconnect. */
   _nextId: number;
+  /** mqtt-packet's parser for this connection; aedes listens to its 'packet' and 'error' events. */
+  _parser: MqttPacketParser;
   deliverQoS: DeliverFunction;
   deliver0: DeliverFunction;
   waitForDrain(callback: (error: Error | null) => void): void;

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../util/logger.js';
 import { AccessControl, type AccessPolicy, type PasswordVerifier } from './auth/access-control.js';
 import { ConnectionRegistry, type ConnectionInfo } from './connection.js';
+import { internalsOf } from './aedes-internals.js';
 import { OutgoingWindow } from './delivery/outgoing-window.js';
 import { BrokerError } from './errors.js';
 import { coalesceWrites } from './listeners/coalesce-writes.js';
@@ -18,6 +19,7 @@ import {
 } from './persistence.js';
 import { BrokerStats } from './stats.js';
 import { SysTopicsPublisher } from './sys-topics.js';
+import { PacketReader } from './wire/packet-reader.js';
 
 export interface BrokerDependencies {
   logger: Logger;
@@ -101,6 +103,7 @@ export class EmbeddedBroker {
         }
         if (!packet.clientId && packet.clean === false) this.persistentWithoutId.add(client);
         this.installWindow(client);
+        PacketReader.install(internalsOf(client)._parser);
         callback(null, true);
       },
       authenticate: (client, username, password, done) => {

@@ -1,7 +1,7 @@
 import type { Client } from 'aedes';
 import { AedesPacket, internalsOf, type AedesClientInternals, type PacketLike } from '../aedes-internals.js';
 import { topicMatches } from '../auth/topic-match.js';
-import { encodePublishes } from './publish-encoder.js';
+import { encodePublishes } from '../wire/publish-encoder.js';
 
 export interface WindowLimits {
   /** QoS 1/2 messages sent to a client and not yet acknowledged (mosquitto's max_inflight_messages); 0: no limit. */

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import type { PacketLike } from '../../../src/broker/aedes-internals.js';
-import { encodePublishes } from '../../../src/broker/delivery/publish-encoder.js';
+import { encodePublishes } from '../../../src/broker/wire/publish-encoder.js';
 
 const mqttPacket = createRequire(import.meta.url)('mqtt-packet') as { generate(packet: object): Buffer };
 

@@ -1,0 +1,160 @@
+import type { EventEmitter } from 'node:events';
+
+/** The parts of an mqtt-packet Parser that aedes uses and that the reader needs. */
+export interface MqttPacketParser extends EventEmitter {
+  parse(buffer: Buffer): number;
+  settings: { protocolVersion?: number };
+  /** Bytes buffered and not yet parsed (a bl BufferList). */
+  _list: { length: number };
+  _stateCounter: number;
+}
+
+/** What mqtt-packet's parser emits for these packets, with the same fields in the same order. */
+class WirePacket {
+  cmd: string;
+  retain: boolean;
+  qos: number;
+  dup: boolean;
+  length: number;
+  topic: string | null = null;
+  payload: Buffer | null = null;
+  messageId: number | undefined;
+
+  constructor(cmd: string, flags: number, length: number) {
+    this.cmd = cmd;
+    this.retain = (flags & 0x01) !== 0;
+    this.qos = (flags >> 1) & 0x03;
+    this.dup = (flags & 0x08) !== 0;
+    this.length = length;
+  }
+}
+
+const CONFIRMATIONS: Record<number, [cmd: string, flags: number] | undefined> = {
+  4: ['puback', 0],
+  5: ['pubrec', 0],
+  6: ['pubrel', 2],
+  7: ['pubcomp', 0],
+};
+const PUBLISH = 3;
+const PINGREQ = 12;
+
+/**
+ * Frames the bytes of an MQTT 3.1 / 3.1.1 connection and decodes the packets of the message flow (PUBLISH, PUBACK,
+ * PUBREC, PUBREL, PUBCOMP, PINGREQ) itself, handing every other packet, whole, to mqtt-packet's parser. Those few
+ * are nearly all the traffic, and mqtt-packet's state machine, BufferList and debug calls cost more per packet than
+ * the rest of the broker's read path. Packets and errors are the ones mqtt-packet produces, emitted on its parser,
+ * so aedes sees no difference.
+ */
+export class PacketReader {
+  private pending: Buffer | undefined;
+  private failed = false;
+
+  constructor(private readonly parser: MqttPacketParser) {}
+
+  /**
+   * Takes over `parser.parse`, from the next call on which mqtt-packet holds no partial packet. MQTT 5 connections
+   * stay with mqtt-packet (properties).
+   */
+  static install(parser: MqttPacketParser): void {
+    if (parser.settings.protocolVersion === 5) return;
+    const reader = new PacketReader(parser);
+    const original = parser.parse.bind(parser);
+    let active = false;
+    parser.parse = (buffer: Buffer): number => {
+      if (!active) {
+        if (parser._list.length > 0 || parser._stateCounter !== 0) return original(buffer);
+        active = true;
+        reader.original = original;
+      }
+      reader.read(buffer);
+      return reader.pending?.length ?? 0;
+    };
+  }
+
+  private original: (buffer: Buffer) => number = () => 0;
+
+  read(chunk: Buffer): void {
+    if (this.failed) return;
+    const buffer = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = undefined;
+    let offset = 0;
+    while (offset < buffer.length) {
+      const header = buffer[offset]!;
+      // Remaining length: 1 to 4 bytes, 7 bits each.
+      let length = 0;
+      let multiplier = 1;
+      let cursor = offset + 1;
+      let complete = false;
+      for (let i = 0; i < 4 && cursor < buffer.length; i++) {
+        const byte = buffer[cursor++]!;
+        length += (byte & 0x7f) * multiplier;
+        multiplier *= 128;
+        if ((byte & 0x80) === 0) {
+          complete = true;
+          break;
+        }
+        if (i === 3) {
+          this.fail('Invalid variable byte integer');
+          return;
+        }
+      }
+      const end = cursor + length;
+      if (!complete || end > buffer.length) break;
+      if (!this.decode(header, buffer, offset, cursor, end)) return;
+      offset = end;
+    }
+    if (offset < buffer.length) {
+      // A partial packet: keep a copy, not a view that would pin the whole read buffer.
+      this.pending = Buffer.from(buffer.subarray(offset));
+    }
+  }
+
+  /** One whole packet (`frame` its first byte, `start` its body); false once the connection is in error. */
+  private decode(header: number, buffer: Buffer, frame: number, start: number, end: number): boolean {
+    const type = header >> 4;
+    const flags = header & 0x0f;
+    const length = end - start;
+    if (type === PUBLISH) {
+      const packet = new WirePacket('publish', flags, length);
+      if (packet.qos > 2) return this.fail('Packet must not have both QoS bits set to 1');
+      if (length < 2) return this.fail('Cannot parse topic');
+      const topicEnd = start + 2 + buffer.readUInt16BE(start);
+      if (topicEnd > end) return this.fail('Cannot parse topic');
+      packet.topic = buffer.toString('utf8', start + 2, topicEnd);
+      let payloadStart = topicEnd;
+      if (packet.qos > 0) {
+        if (topicEnd + 2 > end) return this.fail('Cannot parse messageId');
+        packet.messageId = buffer.readUInt16BE(topicEnd);
+        payloadStart += 2;
+      }
+      // A retained payload is kept for long: copy it out of the read buffer rather than pin all of it.
+      packet.payload = packet.retain ? Buffer.from(buffer.subarray(payloadStart, end)) : buffer.subarray(payloadStart, end);
+      this.parser.emit('packet', packet);
+      return !this.failed;
+    }
+    const confirmation = CONFIRMATIONS[type];
+    if (confirmation) {
+      if (flags !== confirmation[1]) return this.fail(`Invalid header flag bits, must be 0x${confirmation[1].toString(16)} for ${confirmation[0]} packet`);
+      const packet = new WirePacket(confirmation[0], flags, length);
+      if (length < 2) return this.fail('Cannot parse messageId');
+      packet.messageId = buffer.readUInt16BE(start);
+      this.parser.emit('packet', packet);
+      return !this.failed;
+    }
+    if (type === PINGREQ) {
+      if (flags !== 0) return this.fail('Invalid header flag bits, must be 0x0 for pingreq packet');
+      this.parser.emit('packet', new WirePacket('pingreq', flags, length));
+      return !this.failed;
+    }
+    // CONNECT, SUBSCRIBE, UNSUBSCRIBE, DISCONNECT and anything invalid: mqtt-packet, with the whole frame.
+    this.original(buffer.subarray(frame, end));
+    return true;
+  }
+
+  private fail(message: string): false {
+    this.failed = true;
+    this.pending = undefined;
+    this.parser.emit('error', new Error(message));
+    return false;
+  }
+}

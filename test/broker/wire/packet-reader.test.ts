@@ -1,0 +1,119 @@
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { PacketReader, type MqttPacketParser } from '../../../src/broker/wire/packet-reader.js';
+
+const mqttPacket = createRequire(import.meta.url)('mqtt-packet') as {
+  parser(options?: object): MqttPacketParser;
+  generate(packet: object): Buffer;
+};
+
+const frames: Buffer[] = [
+  { cmd: 'publish', topic: 'home/sensors/t', payload: Buffer.from('{"t":21.5}'), qos: 0, retain: false, dup: false },
+  { cmd: 'publish', topic: 'maison/séjour/☃', payload: Buffer.from('x'), qos: 1, messageId: 42, retain: true, dup: false },
+  { cmd: 'publish', topic: 'q2', payload: Buffer.alloc(20_000, 0x61), qos: 2, messageId: 65535, retain: false, dup: true },
+  { cmd: 'publish', topic: 'empty', payload: Buffer.alloc(0), qos: 1, messageId: 1, retain: false, dup: false },
+  { cmd: 'subscribe', messageId: 7, subscriptions: [{ topic: 'a/#', qos: 1 }] },
+  { cmd: 'puback', messageId: 42 },
+  { cmd: 'pubrec', messageId: 43 },
+  { cmd: 'pubrel', messageId: 43 },
+  { cmd: 'pubcomp', messageId: 43 },
+  { cmd: 'pingreq' },
+  { cmd: 'unsubscribe', messageId: 8, unsubscriptions: ['a/#'] },
+  { cmd: 'disconnect' },
+].map((packet) => mqttPacket.generate(packet));
+const stream = Buffer.concat(frames);
+
+/** A parser after CONNECT, as aedes has it when the reader is installed. */
+function connectedParser(): MqttPacketParser {
+  const parser = mqttPacket.parser();
+  parser.parse(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'c', clean: true, keepalive: 60 }));
+  return parser;
+}
+
+function run(parser: MqttPacketParser, chunks: Buffer[]): { packets: object[]; errors: string[] } {
+  const packets: object[] = [];
+  const errors: string[] = [];
+  parser.on('packet', (packet: object) => packets.push({ ...packet }));
+  parser.on('error', (error: Error) => errors.push(error.message));
+  for (const chunk of chunks) parser.parse(chunk);
+  return { packets, errors };
+}
+
+function split(buffer: Buffer, sizes: number[]): Buffer[] {
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  for (let i = 0; offset < buffer.length; i++) {
+    const size = sizes[i % sizes.length]!;
+    chunks.push(buffer.subarray(offset, offset + size));
+    offset += size;
+  }
+  return chunks;
+}
+
+const withReader = (): MqttPacketParser => {
+  const parser = connectedParser();
+  PacketReader.install(parser);
+  return parser;
+};
+
+describe('PacketReader', () => {
+  const splits: [string, number[]][] = [
+    ['one chunk', [stream.length]],
+    ['byte by byte', [1]],
+    ['odd chunks', [3, 7, 1, 250, 2]],
+    ['chunks cutting the remaining length', [2, 1, 5]],
+  ];
+  for (const [name, sizes] of splits) {
+    it(`emits what mqtt-packet emits, in ${name}`, () => {
+      const expected = run(connectedParser(), [stream]);
+      const actual = run(withReader(), split(stream, sizes));
+      expect(actual.errors).toEqual([]);
+      expect(actual.packets).toEqual(expected.packets);
+      expect(actual.packets).toHaveLength(frames.length);
+    });
+  }
+
+  it('takes over only once mqtt-packet holds no partial packet', () => {
+    const parser = connectedParser();
+    const half = Math.floor(frames[0]!.length / 2);
+    parser.parse(frames[0]!.subarray(0, half)); // mqtt-packet now holds half a PUBLISH
+    PacketReader.install(parser);
+    const { packets, errors } = run(parser, [Buffer.concat([frames[0]!.subarray(half), frames[1]!, frames[5]!])]);
+    expect(errors).toEqual([]);
+    expect(packets.map((p) => (p as { cmd: string }).cmd)).toEqual(['publish', 'publish', 'puback']);
+  });
+
+  it('copies a retained payload out of the read buffer, and keeps others as views', () => {
+    const { packets } = run(withReader(), [stream]);
+    const [plain, retained] = packets as { payload: Buffer }[];
+    expect(plain!.payload.buffer).toBe(stream.buffer);
+    expect(retained!.payload.buffer).not.toBe(stream.buffer);
+  });
+
+  const malformed: [string, Buffer, string, 'same' | 'stricter'][] = [
+    ['QoS 3', Buffer.from([0x36, 0x05, 0x00, 0x01, 0x74, 0x00, 0x01]), 'Packet must not have both QoS bits set to 1', 'same'],
+    ['a PUBACK with flags', Buffer.from([0x42, 0x02, 0x00, 0x01]), 'Invalid header flag bits, must be 0x0 for puback packet', 'same'],
+    ['a PUBREL without its flags', Buffer.from([0x60, 0x02, 0x00, 0x01]), 'Invalid header flag bits, must be 0x2 for pubrel packet', 'same'],
+    ['a topic longer than the packet', Buffer.from([0x30, 0x03, 0x00, 0x09, 0x74]), 'Cannot parse topic', 'same'],
+    ['a QoS 1 PUBLISH without identifier', Buffer.from([0x32, 0x03, 0x00, 0x01, 0x74]), 'Cannot parse messageId', 'stricter'],
+    ['a PUBACK without identifier', Buffer.from([0x40, 0x00]), 'Cannot parse messageId', 'stricter'],
+    ['a remaining length of five bytes', Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]), 'Invalid variable byte integer', 'same'],
+  ];
+  for (const [name, bytes, message, compared] of malformed) {
+    it(`reports ${name}${compared === 'same' ? ' as mqtt-packet does' : ''}, and stops`, () => {
+      // Stricter: mqtt-packet reads a missing identifier from the bytes of the next packet (or makes it -1).
+      if (compared === 'same') expect(run(connectedParser(), [bytes]).errors[0]).toBe(message);
+      const actual = run(withReader(), [bytes, frames[5]!]);
+      expect(actual.errors).toEqual([message]);
+      expect(actual.packets).toEqual([]);
+    });
+  }
+
+  it('leaves MQTT 5 connections to mqtt-packet', () => {
+    const parser = mqttPacket.parser();
+    parser.parse(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'c', clean: true, keepalive: 60 }));
+    const parse = parser.parse;
+    PacketReader.install(parser);
+    expect(parser.parse).toBe(parse);
+  });
+});
