@@ -189,7 +189,7 @@ export class OutgoingWindow {
     const allowed = client.broker.authorizeForward(client as unknown as Client, original);
     if (!allowed) return undefined;
     const packet = new AedesPacket(allowed, client.broker);
-    packet.qos = Math.min(packet.qos, this.grantedQos(packet.topic)) as 0 | 1 | 2;
+    packet.qos = this.deliveryQos(allowed) as 0 | 1 | 2;
     return packet;
   }
 
@@ -205,22 +205,28 @@ export class OutgoingWindow {
   }
 
   /**
-   * The highest QoS among this client's subscriptions matching `topic` (MQTT-3.3.5-1 allows the maximum of
-   * overlapping ones). aedes looked up only a subscription to the exact topic, so a wildcard subscription at QoS 1
-   * received QoS 2 messages as QoS 2.
+   * The QoS to deliver at: at most the highest among this client's subscriptions matching the topic (MQTT-3.3.5-1
+   * allows the maximum of overlapping ones). aedes looked up only a subscription to the exact topic, so a wildcard
+   * subscription at QoS 1 received QoS 2 messages as QoS 2.
    */
-  private grantedQos(topic: string): number {
+  private deliveryQos(packet: PacketLike): number {
+    // A live message (it has a broker key; replayed retained ones do not) reaches this path only through a
+    // subscription at QoS 1 or 2: at QoS 1 it needs no lookup.
+    if (packet.qos === 1 && packet.brokerId) return 1;
     const subscriptions = this.client.subscriptions;
-    const exact = subscriptions[topic];
-    if (exact && exact.qos === 2) return 2;
+    const exact = subscriptions[packet.topic];
+    if (exact && exact.qos >= packet.qos) return packet.qos;
     let granted = exact ? exact.qos : -1;
     for (const filter in subscriptions) {
       const qos = subscriptions[filter]!.qos;
-      if (qos > granted && topicMatches(filter, topic)) granted = qos;
+      if (qos > granted && topicMatches(filter, packet.topic)) {
+        granted = qos;
+        if (granted >= packet.qos) return packet.qos;
+      }
     }
     // Delivered without a matching subscription (a retained message replayed on SUBSCRIBE to a filter the client
     // has just dropped): keep the message's own QoS, as aedes does.
-    return granted < 0 ? 2 : granted;
+    return granted < 0 ? packet.qos : granted;
   }
 
   private nextMessageId(): number {

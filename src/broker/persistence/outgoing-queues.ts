@@ -13,6 +13,9 @@ interface OutgoingEntry {
   packet: StoredPacket;
   /** On disk, or in a batch being written: removing it takes a delete. */
   onDisk: boolean;
+  /** Changed since the last flush (and listed in `dirty`). */
+  dirty: boolean;
+  removed: boolean;
 }
 
 /**
@@ -44,7 +47,8 @@ export interface OutgoingChanges {
  */
 export class OutgoingQueues {
   private readonly queues = new Map<string, OutgoingQueue>();
-  private dirty = new Set<OutgoingEntry>();
+  /** Entries changed since the last flush; removed ones are skipped then (cheaper than deleting from a Set). */
+  private dirty: OutgoingEntry[] = [];
   private deletes: string[] = [];
   private sequence = 0;
   /** Packets of this broker are indexed by their counter alone (a number); others by `id:counter`. */
@@ -63,10 +67,12 @@ export class OutgoingQueues {
       messageId: undefined,
       packet: new AedesPacket(packet) as StoredPacket,
       onDisk: false,
+      dirty: true,
+      removed: false,
     };
     queue.entries.set(entry.sequence, entry);
     if (entry.brokerKey !== undefined) queue.byBrokerKey.set(entry.brokerKey, entry);
-    this.dirty.add(entry);
+    this.dirty.push(entry);
   }
 
   /** aedes' outgoingUpdate; false when there is no such message. */
@@ -85,7 +91,7 @@ export class OutgoingQueues {
       sameMessage.messageId = packet.messageId;
       sameMessage.packet.messageId = packet.messageId;
       if (packet.messageId !== undefined) queue.byMessageId.set(packet.messageId, sameMessage);
-      this.dirty.add(sameMessage);
+      this.markDirty(sameMessage);
       return true;
     }
     const replaced = packet.messageId === undefined ? undefined : queue.byMessageId.get(packet.messageId);
@@ -94,7 +100,7 @@ export class OutgoingQueues {
     replaced.brokerKey = key;
     if (key !== undefined) queue.byBrokerKey.set(key, replaced);
     replaced.packet = packet;
-    this.dirty.add(replaced);
+    this.markDirty(replaced);
     return true;
   }
 
@@ -113,8 +119,8 @@ export class OutgoingQueues {
     if (entry.messageId !== undefined && queue.byMessageId.get(entry.messageId) === entry) queue.byMessageId.delete(entry.messageId);
     if (entry.brokerKey !== undefined && queue.byBrokerKey.get(entry.brokerKey) === entry) queue.byBrokerKey.delete(entry.brokerKey);
     if (queue.entries.size === 0) this.queues.delete(clientId);
+    entry.removed = true;
     if (entry.onDisk) this.deletes.push(diskKey(entry));
-    else this.dirty.delete(entry);
     return entry.packet;
   }
 
@@ -131,7 +137,16 @@ export class OutgoingQueues {
     const clientId = decodeURIComponent(key.slice(OUTGOING_PREFIX.length, clientEnd));
     const sequence = parseInt(key.slice(clientEnd + 1), 36);
     const queue = this.queueOf(clientId);
-    const entry: OutgoingEntry = { sequence, queue, brokerKey: this.brokerKeyOf(packet), messageId: packet.messageId, packet, onDisk: true };
+    const entry: OutgoingEntry = {
+      sequence,
+      queue,
+      brokerKey: this.brokerKeyOf(packet),
+      messageId: packet.messageId,
+      packet,
+      onDisk: true,
+      dirty: false,
+      removed: false,
+    };
     queue.entries.set(sequence, entry);
     if (entry.brokerKey !== undefined) queue.byBrokerKey.set(entry.brokerKey, entry);
     if (entry.messageId !== undefined) queue.byMessageId.set(entry.messageId, entry);
@@ -140,28 +155,38 @@ export class OutgoingQueues {
 
   /** Everything changed since the last call, encoded for the disk; entries count as on disk from now. */
   takeChanges(): OutgoingChanges {
-    const written = [...this.dirty];
-    const deletes = this.deletes;
-    this.dirty = new Set();
-    this.deletes = [];
-    const puts: [string, Buffer][] = written.map((entry) => {
+    const written: OutgoingEntry[] = [];
+    const puts: [string, Buffer][] = [];
+    for (const entry of this.dirty) {
+      if (entry.removed || !entry.dirty) continue;
+      entry.dirty = false;
       entry.onDisk = true;
-      return [diskKey(entry), encodeStoredPacket(entry.packet)];
-    });
+      written.push(entry);
+      puts.push([diskKey(entry), encodeStoredPacket(entry.packet)]);
+    }
+    const deletes = this.deletes;
+    this.dirty = [];
+    this.deletes = [];
     return {
       puts,
       deletes,
       restore: () => {
         // Nothing of the batch is on disk. Entries still queued are written again; the deletes are repeated (a
         // delete of a key that was never written is harmless).
-        for (const entry of written) if (entry.queue.entries.get(entry.sequence) === entry) this.dirty.add(entry);
+        for (const entry of written) if (!entry.removed) this.markDirty(entry);
         this.deletes.push(...deletes);
       },
     };
   }
 
   get hasChanges(): boolean {
-    return this.dirty.size > 0 || this.deletes.length > 0;
+    return this.dirty.length > 0 || this.deletes.length > 0;
+  }
+
+  private markDirty(entry: OutgoingEntry): void {
+    if (entry.dirty) return;
+    entry.dirty = true;
+    this.dirty.push(entry);
   }
 
   private queueOf(clientId: string): OutgoingQueue {

@@ -136,6 +136,17 @@ describe('QoS of a delivery', () => {
     await Promise.all([sub.endAsync(), pub.endAsync()]);
   });
 
+  it('of a retained message replayed on SUBSCRIBE is capped by that subscription', async () => {
+    const b = await start({});
+    await b.broker.publish({ topic: 'w/kept', payload: 'r', qos: 1, retain: true });
+    const sub = await connectClient(b.url());
+    const inbox = collect(sub);
+    await sub.subscribeAsync('w/+', { qos: 0 });
+    const [message] = await inbox.waitFor(1);
+    expect(message).toMatchObject({ topic: 'w/kept', payload: 'r', qos: 0, retain: true });
+    await sub.endAsync();
+  });
+
   it('is the highest of overlapping subscriptions, delivered once', async () => {
     const b = await start({});
     const sub = await connectClient(b.url());
