@@ -3,6 +3,9 @@ import { AedesPacket, internalsOf, type AedesClientInternals, type PacketLike } 
 import { topicMatches } from '../auth/topic-match.js';
 import { encodePublishes } from '../wire/publish-encoder.js';
 
+const REPLAY_BATCH = 512;
+const DOLLAR = 0x24;
+
 export interface WindowLimits {
   /** QoS 1/2 messages sent to a client and not yet acknowledged (mosquitto's max_inflight_messages); 0: no limit. */
   maxInflight: number;
@@ -75,9 +78,12 @@ export class OutgoingWindow {
     if (packet.qos === 0) this.forget(original);
     this.waiting.push(packet);
     this.schedule();
-    // The sender (aedes, and through it the publisher's PUBACK) waits until the message is written, as with aedes'
-    // own delivery, unless the message has to wait for the window: then it is accepted into the queue at once.
+    // A live message's sender (aedes, and through it the publisher's read loop) waits until the message is written,
+    // as with aedes' own delivery, unless the message has to wait for the window: then it is accepted into the
+    // queue at once. Retained messages replayed on SUBSCRIBE (no broker id) are accepted at once, so a replay goes
+    // out in batches rather than one message per loop turn, up to REPLAY_BATCH waiting messages.
     if (this.stalled) this.held.push(done);
+    else if (!original.brokerId && this.waiting.length - this.waitingHead < REPLAY_BATCH) this.accepted(done);
     else if (this.fitsWindow()) this.unwritten.push(done);
     else this.accepted(done);
   };
@@ -104,10 +110,13 @@ export class OutgoingWindow {
     return this.limits.maxInflight > 0 && this.inflight.size >= this.limits.maxInflight;
   }
 
-  /** A microtask, not a direct call: mqemitter would otherwise recurse into its next queued message from here. */
+  /**
+   * On the next tick, not a direct call: mqemitter would otherwise recurse into its next queued message from here.
+   * (queueMicrotask would cost an AsyncResource per call.)
+   */
   private accepted(done: () => void): void {
     if (this.stalled) this.held.push(done);
-    else queueMicrotask(done);
+    else process.nextTick(done);
   }
 
   private schedule(): void {
@@ -219,7 +228,7 @@ export class OutgoingWindow {
     let granted = exact ? exact.qos : -1;
     for (const filter in subscriptions) {
       const qos = subscriptions[filter]!.qos;
-      if (qos > granted && topicMatches(filter, packet.topic)) {
+      if (qos > granted && (filter === '#' ? packet.topic.charCodeAt(0) !== DOLLAR : topicMatches(filter, packet.topic))) {
         granted = qos;
         if (granted >= packet.qos) return packet.qos;
       }
