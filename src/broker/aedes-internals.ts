@@ -62,9 +62,6 @@ export function internalsOf(client: Client): AedesClientInternals {
   return client as unknown as AedesClientInternals;
 }
 
-/** aedes' packet copy: keeps brokerId/brokerCounter, resets the messageId of QoS > 0 packets. */
-export const AedesPacket = requireFromAedes('aedes-packet') as new (original: object, broker?: object) => PacketLike;
-
 interface MqttPacketModule {
   writeToStream: ((packet: object, stream: Duplex) => boolean) & { cacheNumbers: boolean };
 }

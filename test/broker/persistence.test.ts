@@ -176,6 +176,20 @@ describe('JournaledPersistence', () => {
     expect((await all(again.outgoingStream({ id: 'dash' }))).map((q) => q.payload!.toString())).toEqual(['two']);
   });
 
+  it('keeps each session its own packet identifier for a message queued for several', async () => {
+    const { p } = await journal();
+    const shared = packet('home/t', 'v', 1);
+    await p.outgoingEnqueueCombi([{ clientId: 'a' }, { clientId: 'b' }], shared);
+    await p.outgoingUpdate({ id: 'a' }, { ...shared, messageId: 5 });
+    await p.outgoingUpdate({ id: 'b' }, { ...shared, messageId: 9 });
+    expect((await all(p.outgoingStream({ id: 'a' }))).map((q) => q.messageId)).toEqual([5]);
+    expect((await all(p.outgoingStream({ id: 'b' }))).map((q) => q.messageId)).toEqual([9]);
+    expect(shared).not.toHaveProperty('messageId');
+    const { p: again } = await restart(p);
+    expect((await all(again.outgoingStream({ id: 'a' }))).map((q) => q.messageId)).toEqual([5]);
+    expect((await all(again.outgoingStream({ id: 'b' }))).map((q) => q.messageId)).toEqual([9]);
+  });
+
   it('never writes a queued message that is acknowledged before the next flush', async () => {
     const { p, db } = await journal();
     await p.flush();

@@ -1,5 +1,5 @@
 import type { Client } from 'aedes';
-import { AedesPacket, internalsOf, type AedesClientInternals, type PacketLike } from '../aedes-internals.js';
+import { internalsOf, type AedesClientInternals, type PacketLike } from '../aedes-internals.js';
 import { topicMatches } from '../auth/topic-match.js';
 import { encodePublishes } from '../wire/publish-encoder.js';
 
@@ -197,9 +197,10 @@ export class OutgoingWindow {
     if (!this.firstDelivery(original)) return undefined;
     const allowed = client.broker.authorizeForward(client as unknown as Client, original);
     if (!allowed) return undefined;
-    const packet = new AedesPacket(allowed, client.broker);
-    packet.qos = this.deliveryQos(allowed) as 0 | 1 | 2;
-    return packet;
+    // aedes hands every delivery a copy of its own (per subscription, per replayed retained message): it is this
+    // client's to number and downgrade.
+    allowed.qos = this.deliveryQos(allowed) as 0 | 1 | 2;
+    return allowed;
   }
 
   /** A client with overlapping subscriptions gets a message once (aedes' dedupe by broker id and counter). */

@@ -1,4 +1,3 @@
-import { AedesPacket } from '../aedes-internals.js';
 import { encodeStoredPacket, type StoredPacket } from './packet-codec.js';
 
 export const OUTGOING_PREFIX = 'o:';
@@ -8,8 +7,12 @@ interface OutgoingEntry {
   sequence: number;
   queue: OutgoingQueue;
   brokerKey: number | string | undefined;
+  /** This client's packet identifier for the message (the packet itself may be shared with other clients). */
   messageId: number | undefined;
-  /** What is sent (and resent after a restart): the PUBLISH, or the PUBREL that replaced it. */
+  /**
+   * What is sent (and resent after a restart): the PUBLISH, or the PUBREL that replaced it. A PUBLISH is the very
+   * object aedes routes, shared by every client it is queued for, and never changed here.
+   */
   packet: StoredPacket;
   /** On disk, or in a batch being written: removing it takes a delete. */
   onDisk: boolean;
@@ -65,7 +68,7 @@ export class OutgoingQueues {
       queue,
       brokerKey: this.brokerKeyOf(packet),
       messageId: undefined,
-      packet: new AedesPacket(packet) as StoredPacket,
+      packet,
       onDisk: false,
       dirty: true,
       removed: false,
@@ -89,7 +92,6 @@ export class OutgoingQueues {
         queue.byMessageId.delete(sameMessage.messageId);
       }
       sameMessage.messageId = packet.messageId;
-      sameMessage.packet.messageId = packet.messageId;
       if (packet.messageId !== undefined) queue.byMessageId.set(packet.messageId, sameMessage);
       this.markDirty(sameMessage);
       return true;
@@ -128,7 +130,9 @@ export class OutgoingQueues {
   packets(clientId: string): StoredPacket[] {
     const queue = this.queues.get(clientId);
     if (!queue) return [];
-    return Array.from(queue.entries.values(), (entry) => entry.packet);
+    return Array.from(queue.entries.values(), (entry) =>
+      entry.packet.messageId === entry.messageId ? entry.packet : { ...entry.packet, messageId: entry.messageId },
+    );
   }
 
   /** A message read back from the disk at start (the journal's keys come in queue order). */
@@ -162,7 +166,7 @@ export class OutgoingQueues {
       entry.dirty = false;
       entry.onDisk = true;
       written.push(entry);
-      puts.push([diskKey(entry), encodeStoredPacket(entry.packet)]);
+      puts.push([diskKey(entry), encodeStoredPacket(entry.packet, entry.messageId)]);
     }
     const deletes = this.deletes;
     this.dirty = [];

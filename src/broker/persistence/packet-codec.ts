@@ -28,11 +28,12 @@ const PUBREL = 1;
 /** What is kept of a packet; anything else on it (the publisher's clientId, no-local) is for routing only. */
 const STORED_FIELDS = ['cmd', 'topic', 'payload', 'qos', 'retain', 'dup', 'messageId', 'brokerId', 'brokerCounter', 'properties', 'messageExpiry'];
 
-export function encodeStoredPacket(packet: StoredPacket): Buffer {
+/** `messageId`: the identifier to record, when it is not the packet's own (a packet shared by several sessions). */
+export function encodeStoredPacket(packet: StoredPacket, messageId = packet.messageId): Buffer {
   const kind = packet.cmd === 'pubrel' ? PUBREL : packet.cmd === 'publish' || packet.cmd === undefined ? PUBLISH : -1;
   const mqtt5 = packet.properties !== undefined || packet.messageExpiry !== undefined;
-  if (kind < 0 || mqtt5 || (kind === PUBLISH && typeof packet.topic !== 'string')) return serialize(storedFields(packet));
-  const hasId = packet.messageId !== undefined;
+  if (kind < 0 || mqtt5 || (kind === PUBLISH && typeof packet.topic !== 'string')) return serialize(storedFields({ ...packet, messageId }));
+  const hasId = messageId !== undefined;
   const hasBroker = typeof packet.brokerId === 'string' && typeof packet.brokerCounter === 'number';
   const payload = kind === PUBLISH ? toBuffer(packet.payload) : EMPTY;
   const topicLength = kind === PUBLISH ? Buffer.byteLength(packet.topic!) : 0;
@@ -43,7 +44,7 @@ export function encodeStoredPacket(packet: StoredPacket): Buffer {
   out[1] = kind;
   out[2] = ((packet.qos ?? 0) & 0x03) | (packet.retain ? 0x04 : 0) | (packet.dup ? 0x08 : 0) | (hasId ? 0x10 : 0) | (hasBroker ? 0x20 : 0);
   let offset = 3;
-  if (hasId) offset = out.writeUInt16BE(packet.messageId!, offset);
+  if (hasId) offset = out.writeUInt16BE(messageId, offset);
   if (hasBroker) {
     offset = out.writeDoubleBE(packet.brokerCounter!, offset);
     offset = out.writeUInt16BE(brokerIdLength, offset);
