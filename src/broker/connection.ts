@@ -7,29 +7,28 @@ export interface ConnectionInfo {
   listener: ListenerOptions;
   /** Name of the listener for logs: `mqtt://127.0.0.1:1883`. */
   listenerName: string;
-  remoteAddress: string | undefined;
   /** CN of a verified client certificate. */
   certificateCommonName?: string;
-  /** The TCP socket underneath (for WebSocket, the HTTP socket), for byte counts. */
+  /** The TCP socket underneath (for WebSocket, the HTTP socket), for byte counts and the remote address. */
   socket: Socket;
+}
+
+interface ByteTotals {
+  received: number;
+  sent: number;
 }
 
 /** Connections by the stream handed to aedes; also the byte totals for $SYS. */
 export class ConnectionRegistry {
   private readonly byStream = new WeakMap<Duplex, ConnectionInfo>();
   private readonly live = new Set<Socket>();
-  private closedBytesReceived = 0;
-  private closedBytesSent = 0;
+  private readonly closed: ByteTotals = { received: 0, sent: 0 };
+  private readonly onClose = forgetOnClose(this.live, this.closed);
 
   register(stream: Duplex, info: ConnectionInfo): void {
     this.byStream.set(stream, info);
-    const socket = info.socket;
-    this.live.add(socket);
-    socket.once('close', () => {
-      this.live.delete(socket);
-      this.closedBytesReceived += socket.bytesRead;
-      this.closedBytesSent += socket.bytesWritten;
-    });
+    this.live.add(info.socket);
+    info.socket.on('close', this.onClose);
   }
 
   infoFor(stream: Duplex): ConnectionInfo | undefined {
@@ -41,13 +40,13 @@ export class ConnectionRegistry {
   }
 
   bytesReceived(): number {
-    let total = this.closedBytesReceived;
+    let total = this.closed.received;
     for (const socket of this.live) total += socket.bytesRead;
     return total;
   }
 
   bytesSent(): number {
-    let total = this.closedBytesSent;
+    let total = this.closed.sent;
     for (const socket of this.live) total += socket.bytesWritten;
     return total;
   }
@@ -55,4 +54,16 @@ export class ConnectionRegistry {
   destroyAll(): void {
     for (const socket of this.live) socket.destroy();
   }
+}
+
+/**
+ * One 'close' listener for all sockets (`this` is the socket) rather than a closure per connection: with thousands of
+ * idle clients, every object kept per connection counts.
+ */
+function forgetOnClose(live: Set<Socket>, closed: ByteTotals): (this: Socket) => void {
+  return function forget(this: Socket) {
+    live.delete(this);
+    closed.received += this.bytesRead;
+    closed.sent += this.bytesWritten;
+  };
 }

@@ -93,7 +93,7 @@ export class AccessControl {
       done(null, true);
     };
     const refuse = (code: number, reason: string) => {
-      this.log.warn({ clientId: client.id, username, listener: info.listenerName, remote: info.remoteAddress, reason }, 'connection refused');
+      this.log.warn({ clientId: client.id, username, listener: info.listenerName, remote: info.socket.remoteAddress, reason }, 'connection refused');
       done(refusal(code, reason), false);
     };
 

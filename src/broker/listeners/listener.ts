@@ -27,16 +27,19 @@ export function listenerName(options: ListenerOptions, port = options.port): str
 /** A listener on a Node server (net, tls, http, https): binding, the bound port and the name for logs. */
 export abstract class ServerListener implements Listener {
   private boundPort: number;
+  /** Built once, not per connection: every connection's ConnectionInfo refers to it. */
+  private boundName: string;
 
   constructor(
     readonly options: ListenerOptions,
     protected readonly onConnection: ConnectionHandler,
   ) {
     this.boundPort = options.port;
+    this.boundName = listenerName(options);
   }
 
   get name(): string {
-    return listenerName(this.options, this.boundPort);
+    return this.boundName;
   }
 
   port(): number {
@@ -52,6 +55,7 @@ export abstract class ServerListener implements Listener {
       throw new ListenerError(this.name, error);
     }
     this.boundPort = (server.address() as AddressInfo).port;
+    this.boundName = listenerName(this.options, this.boundPort);
   }
 
   abstract close(): Promise<void>;

@@ -25,7 +25,6 @@ export class TcpListener extends ServerListener {
         this.onConnection(socket, {
           listener: this.options,
           listenerName: this.name,
-          remoteAddress: socket.remoteAddress,
           certificateCommonName: verifiedCommonName(socket),
           socket,
         });
@@ -36,7 +35,7 @@ export class TcpListener extends ServerListener {
     }
     return net.createServer((socket) => {
       socket.setNoDelay(true);
-      this.onConnection(socket, { listener: this.options, listenerName: this.name, remoteAddress: socket.remoteAddress, socket });
+      this.onConnection(socket, { listener: this.options, listenerName: this.name, socket });
     });
   }
 

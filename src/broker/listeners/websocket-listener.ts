@@ -35,7 +35,6 @@ export class WebSocketListener extends ServerListener {
       this.onConnection(stream, {
         listener: this.options,
         listenerName: this.name,
-        remoteAddress: socket.remoteAddress,
         certificateCommonName: this.options.protocol === 'wss' ? verifiedCommonName(socket as TLSSocket) : undefined,
         socket,
       });
