@@ -5,6 +5,7 @@ import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { shebangNodeFlags } from '../node-flags.js';
 
 export type BrokerKind = 'ours' | 'mosquitto';
 
@@ -94,7 +95,8 @@ export async function startBroker(kind: BrokerKind, options: StartOptions = {}):
       ].join('\n'),
     );
     const compiled = path.join(ROOT, 'dist/src/cli/main.js');
-    const entry = existsSync(compiled) ? [compiled] : ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts')];
+    const source = path.join(ROOT, 'src/cli/main.ts');
+    const entry = existsSync(compiled) ? [...shebangNodeFlags(compiled), compiled] : [...shebangNodeFlags(source), '--import', 'tsx', source];
     file = process.execPath;
     // BENCH_NODE_FLAGS: extra flags for our broker's node, e.g. --trace-gc; BENCH_KEEP_LOGS=DIR keeps the brokers' output.
     const extra = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];

@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
 import { demoConfigText } from '../../test/helpers/demo-config.js';
 import { freePort } from '../../test/helpers/free-port.js';
+import { shebangNodeFlags } from '../node-flags.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -61,7 +62,7 @@ async function prepareRuntime(requested: string): Promise<Runtime> {
   switch (kind) {
     case 'dist':
       if (!existsSync(distMain)) throw new Error('dist/ is not built: npm run build, or --runtime build');
-      return { kind, args: [distMain], cwd: repoRoot, cleanup: async () => {} };
+      return { kind, args: [...shebangNodeFlags(distMain), distMain], cwd: repoRoot, cleanup: async () => {} };
     case 'build': {
       const outDir = await mkdtemp(path.join(os.tmpdir(), 'pi-edge-bench-build-'));
       process.stdout.write(`compiling into ${outDir} ... `);
@@ -75,10 +76,13 @@ async function prepareRuntime(requested: string): Promise<Runtime> {
       const pkg = JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8')) as { name: string; version: string };
       await writeFile(path.join(outDir, 'package.json'), JSON.stringify({ name: pkg.name, version: pkg.version, type: 'module' }));
       await symlink(path.join(repoRoot, 'node_modules'), path.join(outDir, 'node_modules'), 'dir');
-      return { kind, args: [path.join(outDir, 'src', 'cli', 'main.js')], cwd: outDir, cleanup: () => rm(outDir, { recursive: true, force: true }) };
+      const main = path.join(outDir, 'src', 'cli', 'main.js');
+      return { kind, args: [...shebangNodeFlags(main), main], cwd: outDir, cleanup: () => rm(outDir, { recursive: true, force: true }) };
     }
-    case 'tsx':
-      return { kind, args: ['--import', 'tsx', path.join(repoRoot, 'src', 'cli', 'main.ts')], cwd: repoRoot, cleanup: async () => {} };
+    case 'tsx': {
+      const source = path.join(repoRoot, 'src', 'cli', 'main.ts');
+      return { kind, args: [...shebangNodeFlags(source), '--import', 'tsx', source], cwd: repoRoot, cleanup: async () => {} };
+    }
     default:
       throw new Error('--runtime: auto, dist, build or tsx');
   }
