@@ -1,6 +1,7 @@
 import type { Client } from 'aedes';
 import { internalsOf, type AedesClientInternals, type PacketLike } from '../aedes-internals.js';
 import { topicMatches } from '../auth/topic-match.js';
+import { writeNow } from '../listeners/coalesce-writes.js';
 import { encodePublishes } from '../wire/publish-encoder.js';
 
 const REPLAY_BATCH = 512;
@@ -157,7 +158,7 @@ export class OutgoingWindow {
     }
     const written = this.unwritten;
     this.unwritten = [];
-    if (batch.length === 0 || client.conn.write(encodePublishes(batch))) {
+    if (batch.length === 0 || writeNow(client.conn, encodePublishes(batch))) {
       callAll(written);
       return;
     }

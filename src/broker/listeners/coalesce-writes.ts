@@ -1,4 +1,5 @@
 import { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
 
 const corked = Symbol('corked until the next turn');
 
@@ -29,4 +30,16 @@ function coalescedWrite(this: CoalescingSocket, ...args: unknown[]): boolean {
  */
 export function coalesceWrites(socket: Socket): void {
   socket.write = coalescedWrite as Socket['write'];
+}
+
+/**
+ * Writes `chunk` at once, together with whatever this turn has corked before it: a batch that is already one Buffer
+ * gains nothing from waiting for the next turn, and the wait is latency. Plain write for other streams (WebSocket).
+ */
+export function writeNow(stream: Writable, chunk: Buffer): boolean {
+  const socket = stream as CoalescingSocket;
+  if (socket.write !== (coalescedWrite as Socket['write'])) return stream.write(chunk);
+  const written = write.call(socket, chunk);
+  if (socket[corked]) release(socket);
+  return written;
 }
