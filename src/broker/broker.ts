@@ -5,6 +5,7 @@ import { AccessControl, type AccessPolicy, type PasswordVerifier } from './auth/
 import { ConnectionRegistry, type ConnectionInfo } from './connection.js';
 import { internalsOf } from './aedes-internals.js';
 import { OutgoingWindow } from './delivery/outgoing-window.js';
+import { DropLog } from './drop-log.js';
 import { BrokerError } from './errors.js';
 import { coalesceWrites } from './listeners/coalesce-writes.js';
 import { createListener, type Listener } from './listeners/index.js';
@@ -56,12 +57,14 @@ export class EmbeddedBroker {
   private readonly dropped = new WeakSet<object>();
   private readonly persistentWithoutId = new WeakSet<Client>();
   private readonly windows = new WeakMap<object, OutgoingWindow>();
+  private readonly dropLog: DropLog;
 
   constructor(
     private readonly options: BrokerOptions,
     deps: BrokerDependencies,
   ) {
     this.log = deps.logger.child({ module: 'broker' });
+    this.dropLog = new DropLog(this.log, options.limits.maxQueuedMessages);
     this.access = new AccessControl({
       passwordFile: options.passwordFile,
       aclFile: options.aclFile,
@@ -82,10 +85,7 @@ export class EmbeddedBroker {
       ),
       this.options.limits.maxQueuedMessages,
       (clientId) => (this.aedes as unknown as { clients: Record<string, { connected: boolean } | undefined> } | undefined)?.clients[clientId]?.connected === true,
-      (clientId) => {
-        this.stats.publishDropped++;
-        this.log.warn({ clientId, limit: this.options.limits.maxQueuedMessages }, 'max_queued_messages reached, message dropped');
-      },
+      (clientId) => this.queueFull(clientId),
     );
     const aedesSysPrefix = `$SYS/${this.options.id}/`;
     const aedes = await Aedes.createBroker({
@@ -244,15 +244,15 @@ export class EmbeddedBroker {
     const window = new OutgoingWindow(
       client,
       { maxInflight: this.options.limits.maxInflightMessages, maxQueued: this.options.limits.maxQueuedMessages },
-      {
-        dropped: (clientId) => {
-          this.stats.publishDropped++;
-          this.log.warn({ clientId, limit: this.options.limits.maxQueuedMessages }, 'max_queued_messages reached, message dropped');
-        },
-      },
+      { dropped: (clientId) => this.queueFull(clientId) },
     );
     this.windows.set(client, window);
     (client as unknown as { deliverQoS: OutgoingWindow['deliver'] }).deliverQoS = window.deliver;
+  }
+
+  private queueFull(clientId: string): void {
+    this.stats.publishDropped++;
+    this.dropLog.dropped(clientId);
   }
 
   private authorizePublish(client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void): void {

@@ -266,6 +266,8 @@ export class JournaledPersistence implements AedesPersistence {
     const changes = this.pending;
     this.pending = new Map();
     const queued = this.outgoing.takeChanges();
+    // Messages queued and acknowledged within the interval leave nothing to write.
+    if (changes.size === 0 && queued.puts.length === 0 && queued.deletes.length === 0) return;
     const batch = this.db.batch();
     for (const [key, change] of changes) {
       // `written` is updated now, not after the write: a key forgotten while the batch is in flight must be deleted.
