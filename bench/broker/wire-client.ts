@@ -1,4 +1,5 @@
 import net, { type Socket } from 'node:net';
+import { readRemainingLength, remainingLengthSize, writeRemainingLength, type FrameBounds } from '../../src/broker/wire/remaining-length.js';
 import { remainingLength } from '../../test/helpers/raw-mqtt.js';
 import type { BenchClient, ClientOptions, MessageListener } from './client.js';
 
@@ -15,6 +16,7 @@ export class WireClient implements BenchClient {
   private pending: Buffer[] = [];
   private flushScheduled = false;
   private rest: Buffer | undefined;
+  private readonly bounds: FrameBounds = { bodyStart: 0, bodyLength: 0 };
   private nextId = 1;
   private subacks: (() => void)[] = [];
   private connack: ((code: number) => void) | undefined;
@@ -113,23 +115,13 @@ export class WireClient implements BenchClient {
     let offset = 0;
     let acks: Buffer | undefined;
     let ackCount = 0;
+    const bounds = this.bounds;
     while (buf.length - offset >= 2) {
       const header = buf[offset]!;
-      // remaining length: up to 4 bytes of 7 bits
-      let length = 0;
-      let multiplier = 1;
-      let pos = offset + 1;
-      let complete = false;
-      while (pos < buf.length && pos < offset + 5) {
-        const byte = buf[pos++]!;
-        length += (byte & 0x7f) * multiplier;
-        multiplier *= 128;
-        if ((byte & 0x80) === 0) {
-          complete = true;
-          break;
-        }
-      }
-      if (!complete || buf.length - pos < length) break;
+      if (readRemainingLength(buf, offset, bounds) !== 0) break;
+      const pos = bounds.bodyStart;
+      const length = bounds.bodyLength;
+      if (buf.length - pos < length) break;
       const end = pos + length;
       switch (header >> 4) {
         case 3: {
@@ -177,17 +169,9 @@ export class WireClient implements BenchClient {
 
 function encodePublish(topic: Buffer, payload: Buffer, qos: 0 | 1, retain: boolean, id: number): Buffer {
   const remaining = 2 + topic.length + (qos > 0 ? 2 : 0) + payload.length;
-  const lengthBytes = remaining < 128 ? 1 : remaining < 16384 ? 2 : 3;
-  const out = Buffer.allocUnsafe(1 + lengthBytes + remaining);
+  const out = Buffer.allocUnsafe(1 + remainingLengthSize(remaining) + remaining);
   out[0] = 0x30 | (qos << 1) | (retain ? 1 : 0);
-  let pos = 1;
-  let rest = remaining;
-  do {
-    let byte = rest % 128;
-    rest = Math.floor(rest / 128);
-    if (rest > 0) byte |= 0x80;
-    out[pos++] = byte;
-  } while (rest > 0);
+  let pos = writeRemainingLength(out, 1, remaining);
   out.writeUInt16BE(topic.length, pos);
   pos += 2;
   topic.copy(out, pos);

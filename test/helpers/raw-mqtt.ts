@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { remainingLengthSize, writeRemainingLength } from '../../src/broker/wire/remaining-length.js';
 
 /** One MQTT 3.1.1 control packet as it came off the wire. */
 export interface RawPacket {
@@ -118,14 +119,9 @@ export function u16(value: number): Buffer {
 
 /** MQTT's variable-length "remaining length" of a fixed header. */
 export function remainingLength(length: number): Buffer {
-  const bytes: number[] = [];
-  do {
-    let byte = length % 128;
-    length = Math.floor(length / 128);
-    if (length > 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (length > 0);
-  return Buffer.from(bytes);
+  const out = Buffer.alloc(remainingLengthSize(length));
+  writeRemainingLength(out, 0, length);
+  return out;
 }
 
 /** Topic and payload of a PUBLISH, and its QoS from the fixed header's flags. */

@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import { INCOMPLETE, MALFORMED, readRemainingLength, type FrameBounds } from './remaining-length.js';
 
 /** The parts of an mqtt-packet Parser that aedes uses and that the reader needs. */
 export interface MqttPacketParser extends EventEmitter {
@@ -48,6 +49,7 @@ const PINGREQ = 12;
 export class PacketReader {
   private pending: Buffer | undefined;
   private failed = false;
+  private readonly bounds: FrameBounds = { bodyStart: 0, bodyLength: 0 };
 
   constructor(private readonly parser: MqttPacketParser) {}
 
@@ -78,29 +80,16 @@ export class PacketReader {
     const buffer = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = undefined;
     let offset = 0;
+    const bounds = this.bounds;
     while (offset < buffer.length) {
-      const header = buffer[offset]!;
-      // Remaining length: 1 to 4 bytes, 7 bits each.
-      let length = 0;
-      let multiplier = 1;
-      let cursor = offset + 1;
-      let complete = false;
-      for (let i = 0; i < 4 && cursor < buffer.length; i++) {
-        const byte = buffer[cursor++]!;
-        length += (byte & 0x7f) * multiplier;
-        multiplier *= 128;
-        if ((byte & 0x80) === 0) {
-          complete = true;
-          break;
-        }
-        if (i === 3) {
-          this.fail('Invalid variable byte integer');
-          return;
-        }
+      const status = readRemainingLength(buffer, offset, bounds);
+      if (status === MALFORMED) {
+        this.fail('Invalid variable byte integer');
+        return;
       }
-      const end = cursor + length;
-      if (!complete || end > buffer.length) break;
-      if (!this.decode(header, buffer, offset, cursor, end)) return;
+      const end = bounds.bodyStart + bounds.bodyLength;
+      if (status === INCOMPLETE || end > buffer.length) break;
+      if (!this.decode(buffer[offset]!, buffer, offset, bounds.bodyStart, end)) return;
       offset = end;
     }
     if (offset < buffer.length) {

@@ -1,4 +1,5 @@
 import type { PacketLike } from '../aedes-internals.js';
+import { remainingLengthSize, writeRemainingLength } from './remaining-length.js';
 
 /**
  * MQTT 3.1.1 PUBLISH packets encoded back to back into one Buffer: one allocation and one socket write for a whole
@@ -14,7 +15,7 @@ export function encodePublishes(packets: readonly PacketLike[]): Buffer {
     const topicLength = Buffer.byteLength(packet.topic);
     topicLengths[i] = topicLength;
     const remaining = 2 + topicLength + (packet.qos > 0 ? 2 : 0) + payloadOf(packet).length;
-    total += 1 + varintLength(remaining) + remaining;
+    total += 1 + remainingLengthSize(remaining) + remaining;
   }
   const buffer = Buffer.allocUnsafe(total);
   let offset = 0;
@@ -24,7 +25,7 @@ export function encodePublishes(packets: readonly PacketLike[]): Buffer {
     const topicLength = topicLengths[i]!;
     const remaining = 2 + topicLength + (packet.qos > 0 ? 2 : 0) + payload.length;
     buffer[offset++] = 0x30 | (packet.dup ? 0x08 : 0) | (packet.qos << 1) | (packet.retain ? 0x01 : 0);
-    offset = writeVarint(buffer, offset, remaining);
+    offset = writeRemainingLength(buffer, offset, remaining);
     offset = buffer.writeUInt16BE(topicLength, offset);
     offset += buffer.write(packet.topic, offset);
     if (packet.qos > 0) offset = buffer.writeUInt16BE(packet.messageId!, offset);
@@ -36,18 +37,4 @@ export function encodePublishes(packets: readonly PacketLike[]): Buffer {
 function payloadOf(packet: PacketLike): Buffer {
   const payload = packet.payload as Buffer | string;
   return typeof payload === 'string' ? Buffer.from(payload) : payload;
-}
-
-function varintLength(value: number): number {
-  return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x200000 ? 3 : 4;
-}
-
-function writeVarint(buffer: Buffer, offset: number, value: number): number {
-  do {
-    let byte = value % 128;
-    value = Math.floor(value / 128);
-    if (value > 0) byte |= 0x80;
-    buffer[offset++] = byte;
-  } while (value > 0);
-  return offset;
 }
