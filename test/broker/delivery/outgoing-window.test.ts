@@ -104,6 +104,35 @@ describe('max_inflight_messages', () => {
   });
 });
 
+describe('a subscriber that stops reading', () => {
+  it('is disconnected after drain_timeout, and the others get every message meanwhile', async () => {
+    const b = await start({ maxInflightMessages: 0, drainTimeoutMs: 300 });
+    const stalled = await subscriber(b.ports[0]!, 'big/#', 1, 'stalled');
+    stalled.socket.pause();
+    const healthy = await connectClient(b.url());
+    const inbox = collect(healthy);
+    await healthy.subscribeAsync('big/#', { qos: 1 });
+    const payload = Buffer.alloc(64 * 1024, 0x61);
+    // ~13 MB: far more than the kernel buffers of a loopback socket hold.
+    for (let i = 0; i < 200; i++) await b.broker.publish({ topic: 'big/t', payload, qos: 1 });
+    await inbox.waitFor(200, 10_000);
+    // The client itself, not reading, cannot see the close yet: the broker's count says it.
+    await expect.poll(() => b.broker.connectedClients, { timeout: 5000 }).toBe(1);
+    await healthy.endAsync();
+  }, 20_000);
+
+  it('does not hold up the others while its window is full of unacknowledged messages', async () => {
+    const b = await start({ maxInflightMessages: 5 });
+    await subscriber(b.ports[0]!, 'w/#', 1, 'never-acks');
+    const healthy = await connectClient(b.url());
+    const inbox = collect(healthy);
+    await healthy.subscribeAsync('w/#', { qos: 1 });
+    await publishNumbered(100, 1);
+    expect((await inbox.waitFor(100)).map((m) => m.payload)).toEqual(Array.from({ length: 100 }, (_, i) => String(i)));
+    await healthy.endAsync();
+  });
+});
+
 describe('max_queued_messages for a connected client', () => {
   it('drops what does not fit behind a full window, counts it, and delivers the rest', async () => {
     const b = await start({ maxInflightMessages: 1, maxQueuedMessages: 2 });
