@@ -47,7 +47,11 @@ const PINGREQ = 12;
  * so aedes sees no difference.
  */
 export class PacketReader {
-  private pending: Buffer | undefined;
+  /** Chunks of a packet not yet complete, joined only once it is (joining per chunk would copy a large packet n²). */
+  private pending: Buffer[] = [];
+  private pendingLength = 0;
+  /** Total bytes the pending packet needs, once its fixed header has been read; 0 before. */
+  private pendingNeeds = 0;
   private failed = false;
   private readonly bounds: FrameBounds = { bodyStart: 0, bodyLength: 0 };
 
@@ -69,7 +73,7 @@ export class PacketReader {
         reader.original = original;
       }
       reader.read(buffer);
-      return reader.pending?.length ?? 0;
+      return reader.pendingLength;
     };
   }
 
@@ -77,24 +81,40 @@ export class PacketReader {
 
   read(chunk: Buffer): void {
     if (this.failed) return;
-    const buffer = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = undefined;
+    let buffer = chunk;
+    if (this.pendingLength > 0) {
+      this.pending.push(chunk);
+      this.pendingLength += chunk.length;
+      if (this.pendingLength < this.pendingNeeds) return;
+      buffer = Buffer.concat(this.pending, this.pendingLength);
+      this.pending = [];
+      this.pendingLength = 0;
+      this.pendingNeeds = 0;
+    }
     let offset = 0;
     const bounds = this.bounds;
+    let needs = 0;
     while (offset < buffer.length) {
       const status = readRemainingLength(buffer, offset, bounds);
       if (status === MALFORMED) {
         this.fail('Invalid variable byte integer');
         return;
       }
+      if (status === INCOMPLETE) break;
       const end = bounds.bodyStart + bounds.bodyLength;
-      if (status === INCOMPLETE || end > buffer.length) break;
+      if (end > buffer.length) {
+        needs = end - offset;
+        break;
+      }
       if (!this.decode(buffer[offset]!, buffer, offset, bounds.bodyStart, end)) return;
       offset = end;
     }
     if (offset < buffer.length) {
       // A partial packet: keep a copy, not a view that would pin the whole read buffer.
-      this.pending = Buffer.from(buffer.subarray(offset));
+      const rest = Buffer.from(buffer.subarray(offset));
+      this.pending = [rest];
+      this.pendingLength = rest.length;
+      this.pendingNeeds = needs;
     }
   }
 
@@ -142,7 +162,8 @@ export class PacketReader {
 
   private fail(message: string): false {
     this.failed = true;
-    this.pending = undefined;
+    this.pending = [];
+    this.pendingLength = 0;
     this.parser.emit('error', new Error(message));
     return false;
   }

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PacketReader, type MqttPacketParser } from '../../../src/broker/wire/packet-reader.js';
 
 const mqttPacket = createRequire(import.meta.url)('mqtt-packet') as {
@@ -72,6 +72,21 @@ describe('PacketReader', () => {
       expect(actual.packets).toHaveLength(frames.length);
     });
   }
+
+  it('joins the chunks of a large packet once, when it is complete', () => {
+    const big = mqttPacket.generate({ cmd: 'publish', topic: 'big', payload: Buffer.alloc(3 * 1024 * 1024, 0x62), qos: 1, messageId: 3 });
+    const chunks = split(Buffer.concat([big, frames[5]!]), [65_536]);
+    const concat = vi.spyOn(Buffer, 'concat');
+    try {
+      const { packets, errors } = run(withReader(), chunks);
+      expect(errors).toEqual([]);
+      expect(packets.map((p) => (p as { cmd: string }).cmd)).toEqual(['publish', 'puback']);
+      expect((packets[0] as { payload: Buffer }).payload.equals(Buffer.alloc(3 * 1024 * 1024, 0x62))).toBe(true);
+      expect(concat).toHaveBeenCalledTimes(1);
+    } finally {
+      concat.mockRestore();
+    }
+  });
 
   it('takes over only once mqtt-packet holds no partial packet', () => {
     const parser = connectedParser();
