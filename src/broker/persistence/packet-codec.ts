@@ -17,9 +17,9 @@ export interface StoredPacket {
 /**
  * The on-disk form of queued messages: a compact binary record, 8-9 times cheaper to make than v8.serialize of the
  * packet's fields and 40 % smaller (a 100-byte QoS 1 message: 0.9-1.2 against 7.8-9.9 µs, 138 against 228 bytes;
- * `npx tsx bench/broker/journal-record.ts`). Records start with FORMAT; anything else is a
- * v8.serialize blob (journals written before this codec, and packets with MQTT 5 fields, which aedes 1.2 does not
- * produce) and decodes as one.
+ * `npx tsx bench/broker/journal-record.ts`). Records start with FORMAT; anything else is a v8.serialize blob
+ * (journals written before this codec, and packets with MQTT 5 fields, which aedes 1.2 does not produce) and decodes
+ * as one.
  *
  *   FORMAT, kind (0 publish, 1 pubrel), flags (qos | retain << 2 | dup << 3 | has messageId << 4 | has broker << 5),
  *   [messageId u16], [brokerCounter f64, brokerId u16 length + UTF-8], [topic u16 length + UTF-8, payload rest]
