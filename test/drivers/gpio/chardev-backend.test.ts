@@ -21,7 +21,8 @@ async function setup(options: FakeLibgpiodOptions, startupGraceMs = 40): Promise
   return { fake, gpio };
 }
 
-const settled = (check: () => unknown): Promise<unknown> => vi.waitFor(check, { timeout: 1000, interval: 5 });
+// Generous: the fake tools are shell scripts, and a loaded machine can take seconds to start one.
+const settled = (check: () => unknown): Promise<unknown> => vi.waitFor(check, { timeout: 5000, interval: 5 });
 
 const flavours: [string, FakeLibgpiodOptions][] = [
   ['v1', { major: 1 }],
@@ -71,7 +72,7 @@ describe.each(flavours)('ChardevGpioController with libgpiod %s tools', (_name, 
     await fake.edge(17, 0);
     await fake.edge(17, 1);
     await fake.edge(17, 0);
-    await vi.waitFor(() => expect(seen).toEqual([1]), { timeout: 3000, interval: 5 });
+    await vi.waitFor(() => expect(seen).toEqual([1]), { timeout: 5000, interval: 5 });
     expect(await button.read()).toBe(1);
     const calls = await fake.calls();
     expect(calls.find((c) => c.startsWith('gpiomon'))).toBe(
@@ -93,7 +94,7 @@ describe.each(flavours)('ChardevGpioController with libgpiod %s tools', (_name, 
   it('reports a line held elsewhere as DeviceBusyError', async () => {
     // The refusal is the tool exiting within the grace period: on a loaded machine the fake tool (a shell script)
     // can take longer than the other tests' 40 ms to start and say so.
-    const { fake, gpio } = await setup(options, 1000);
+    const { fake, gpio } = await setup(options, 3000);
     await fake.setBusy(4, true);
     await expect(gpio.openInput(4)).rejects.toBeInstanceOf(DeviceBusyError);
     await expect(gpio.openOutput(4)).rejects.toBeInstanceOf(DeviceBusyError);
