@@ -4,6 +4,7 @@ import type { Logger } from '../util/logger.js';
 import { AccessControl, type AccessPolicy, type PasswordVerifier } from './auth/access-control.js';
 import { ConnectionRegistry, type ConnectionInfo } from './connection.js';
 import { internalsOf } from './aedes-internals.js';
+import { FlushScheduler } from './delivery/flush-scheduler.js';
 import { OutgoingWindow } from './delivery/outgoing-window.js';
 import { DropLog } from './drop-log.js';
 import { BrokerError } from './errors.js';
@@ -57,6 +58,7 @@ export class EmbeddedBroker {
   private readonly dropped = new WeakSet<object>();
   private readonly persistentWithoutId = new WeakSet<Client>();
   private readonly windows = new WeakMap<object, OutgoingWindow>();
+  private readonly flushes = new FlushScheduler();
   private readonly dropLog: DropLog;
 
   constructor(
@@ -103,7 +105,7 @@ export class EmbeddedBroker {
         }
         if (!packet.clientId && packet.clean === false) this.persistentWithoutId.add(client);
         this.installWindow(client);
-        PacketReader.install(internalsOf(client)._parser);
+        PacketReader.install(internalsOf(client)._parser, this.flushes.expectDeliveries);
         callback(null, true);
       },
       authenticate: (client, username, password, done) => {
@@ -245,6 +247,7 @@ export class EmbeddedBroker {
       client,
       { maxInflight: this.options.limits.maxInflightMessages, maxQueued: this.options.limits.maxQueuedMessages },
       { dropped: (clientId) => this.queueFull(clientId) },
+      this.flushes,
     );
     this.windows.set(client, window);
     (client as unknown as { deliverQoS: OutgoingWindow['deliver'] }).deliverQoS = window.deliver;

@@ -3,6 +3,7 @@ import { internalsOf, type AedesClientInternals, type PacketLike } from '../aede
 import { topicMatches } from '../auth/topic-match.js';
 import { writeNow } from '../listeners/coalesce-writes.js';
 import { encodePublishes } from '../wire/publish-encoder.js';
+import type { Flushable, FlushScheduler } from './flush-scheduler.js';
 
 const REPLAY_BATCH = 512;
 const DOLLAR = 0x24;
@@ -35,7 +36,7 @@ export interface WindowEvents {
  * message waiting here is not lost when the connection drops: aedes resends the store on the next connect.
  * QoS 0 messages keep aedes' own path.
  */
-export class OutgoingWindow {
+export class OutgoingWindow implements Flushable {
   private waiting: PacketLike[] = [];
   private waitingHead = 0;
   private readonly inflight = new Set<number>();
@@ -43,7 +44,6 @@ export class OutgoingWindow {
   private unwritten: (() => void)[] = [];
   /** Senders held while the socket is full, until it drains. */
   private held: (() => void)[] = [];
-  private scheduled = false;
   private stalled = false;
   private readonly client: AedesClientInternals;
 
@@ -51,6 +51,7 @@ export class OutgoingWindow {
     client: Client,
     private readonly limits: WindowLimits,
     private readonly events: WindowEvents,
+    private readonly scheduler: FlushScheduler,
   ) {
     this.client = internalsOf(client);
   }
@@ -121,13 +122,11 @@ export class OutgoingWindow {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.stalled) return;
-    this.scheduled = true;
-    setImmediate(this.flush);
+    if (!this.stalled) this.scheduler.markDirty(this);
   }
 
-  private readonly flush = (): void => {
-    this.scheduled = false;
+  /** Writes what the window lets out; called by the FlushScheduler. */
+  flush(): void {
     const client = this.client;
     if (client.closed || !(client.connected || client.connecting)) {
       this.dropAll();
@@ -172,7 +171,7 @@ export class OutgoingWindow {
       callAll(held);
       if (this.waiting.length > this.waitingHead) this.schedule();
     });
-  };
+  }
 
   /** The connection is gone: nothing more is sent; a persistent session's messages stay in its store. */
   private dropAll(): void {

@@ -55,15 +55,21 @@ export class PacketReader {
   private failed = false;
   private readonly bounds: FrameBounds = { bodyStart: 0, bodyLength: 0 };
 
-  constructor(private readonly parser: MqttPacketParser) {}
+  /** A QoS 1/2 PUBLISH was read in the current chunk. */
+  private sawQosPublish = false;
+
+  constructor(
+    private readonly parser: MqttPacketParser,
+    private readonly onQosPublish: () => void = () => {},
+  ) {}
 
   /**
    * Takes over `parser.parse`, from the next call on which mqtt-packet holds no partial packet. MQTT 5 connections
    * stay with mqtt-packet (properties).
    */
-  static install(parser: MqttPacketParser): void {
+  static install(parser: MqttPacketParser, onQosPublish?: () => void): void {
     if (parser.settings.protocolVersion === 5) return;
-    const reader = new PacketReader(parser);
+    const reader = new PacketReader(parser, onQosPublish);
     const original = parser.parse.bind(parser);
     let active = false;
     parser.parse = (buffer: Buffer): number => {
@@ -109,6 +115,10 @@ export class PacketReader {
       if (!this.decode(buffer[offset]!, buffer, offset, bounds.bodyStart, end)) return;
       offset = end;
     }
+    if (this.sawQosPublish) {
+      this.sawQosPublish = false;
+      this.onQosPublish();
+    }
     if (offset < buffer.length) {
       // A partial packet: keep a copy, not a view that would pin the whole read buffer.
       const rest = Buffer.from(buffer.subarray(offset));
@@ -138,6 +148,7 @@ export class PacketReader {
       }
       // A retained payload is kept for long: copy it out of the read buffer rather than pin all of it.
       packet.payload = packet.retain ? Buffer.from(buffer.subarray(payloadStart, end)) : buffer.subarray(payloadStart, end);
+      if (packet.qos > 0) this.sawQosPublish = true;
       this.parser.emit('packet', packet);
       return !this.failed;
     }
