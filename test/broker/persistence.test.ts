@@ -190,6 +190,18 @@ describe('JournaledPersistence', () => {
     expect((await all(again.outgoingStream({ id: 'b' }))).map((q) => q.messageId)).toEqual([9]);
   });
 
+  it('answers subscriber lookups with a new persistent subscription at once, even while it is being stored', async () => {
+    const { p } = await journal();
+    const topics = async () => ((await p.subscriptionsByTopic('home/t')) as { clientId: string }[]).map((s) => s.clientId);
+    expect(await topics()).toEqual([]);
+    const adding = p.addSubscriptions({ id: 'dash' }, [{ topic: 'home/#', qos: 1 }]);
+    expect(await topics()).toEqual(['dash']);
+    await adding;
+    const removing = p.removeSubscriptions({ id: 'dash' }, ['home/#']);
+    expect(await topics()).toEqual([]);
+    await removing;
+  });
+
   it('never writes a queued message that is acknowledged before the next flush', async () => {
     const { p, db } = await journal();
     await p.flush();

@@ -118,21 +118,28 @@ export class JournaledPersistence implements AedesPersistence {
   // --- subscriptions: the whole list of a client is rewritten at the next flush
 
   async addSubscriptions(client: ClientRef, subs: Subscription[]): Promise<void> {
-    await this.call('addSubscriptions', client, subs);
-    this.subscribersByTopic.clear();
+    await this.changeSubscriptions(this.call('addSubscriptions', client, subs));
     this.dirtySubscriptions.add(client.id);
   }
 
   async removeSubscriptions(client: ClientRef, topics: string[]): Promise<void> {
-    await this.call('removeSubscriptions', client, topics);
-    this.subscribersByTopic.clear();
+    await this.changeSubscriptions(this.call('removeSubscriptions', client, topics));
     if (this.storedSubscriptions.has(client.id)) this.dirtySubscriptions.add(client.id);
   }
 
   async cleanSubscriptions(client: ClientRef): Promise<void> {
-    await this.call('cleanSubscriptions', client);
-    this.subscribersByTopic.clear();
+    await this.changeSubscriptions(this.call('cleanSubscriptions', client));
     if (this.storedSubscriptions.has(client.id)) this.dirtySubscriptions.add(client.id);
+  }
+
+  /**
+   * The cached subscriber lists are dropped as soon as the inner store has applied a change (it does so before its
+   * promise settles), and again once it has settled: a lookup in between must not see the old list.
+   */
+  private async changeSubscriptions(change: unknown): Promise<void> {
+    this.subscribersByTopic.clear();
+    await change;
+    this.subscribersByTopic.clear();
   }
 
   /** The persistent sessions read back from disk at start, with their subscription filters. */
