@@ -24,6 +24,8 @@ export type { WriteResult } from './password-file-writer.js';
 export interface PasswordFileOptions {
   /** How many recent successful (user, password) pairs skip re-hashing. 0 disables the cache. Default 256. */
   cacheSize?: number;
+  /** Checks a password against a stored hash; verifyPasswordHash (PBKDF2 off the event loop) unless given. */
+  verifyHash?: (hash: PasswordHash, password: Buffer) => Promise<boolean>;
 }
 
 export class PasswordFile {
@@ -33,12 +35,14 @@ export class PasswordFile {
   readonly #decoy: PasswordHash;
   readonly #cache: VerifyCache;
   readonly #inflight = new Map<string, Promise<boolean>>();
+  readonly #verifyHash: (hash: PasswordHash, password: Buffer) => Promise<boolean>;
 
   private constructor(path: string, hashes: ReadonlyMap<string, PasswordHash>, options: PasswordFileOptions) {
     this.path = path;
     this.#hashes = hashes;
     this.#decoy = decoyFor(hashes.values().next().value);
     this.#cache = new VerifyCache(options.cacheSize ?? 256);
+    this.#verifyHash = options.verifyHash ?? verifyPasswordHash;
   }
 
   static async load(path: string, options: PasswordFileOptions = {}): Promise<PasswordFile> {
@@ -82,7 +86,7 @@ export class PasswordFile {
     const pw = typeof password === 'string' ? Buffer.from(password, 'utf8') : password;
     const stored = this.#hashes.get(username);
     if (stored === undefined) {
-      await verifyPasswordHash(this.#decoy, pw);
+      await this.#verifyHash(this.#decoy, pw);
       return false;
     }
     const key = this.#cache.keyFor(username, pw);
@@ -90,7 +94,7 @@ export class PasswordFile {
     // Concurrent CONNECTs with the same credentials (a reconnect storm) share one hash computation.
     let pending = this.#inflight.get(key);
     if (pending === undefined) {
-      pending = verifyPasswordHash(stored, pw).finally(() => this.#inflight.delete(key));
+      pending = this.#verifyHash(stored, pw).finally(() => this.#inflight.delete(key));
       this.#inflight.set(key, pending);
     }
     const ok = await pending;
