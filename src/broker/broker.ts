@@ -250,7 +250,9 @@ export class EmbeddedBroker {
       this.flushes,
     );
     this.windows.set(client, window);
-    (client as unknown as { deliverQoS: OutgoingWindow['deliver'] }).deliverQoS = window.deliver;
+    const internals = client as unknown as { deliverQoS: OutgoingWindow['deliver']; deliver0: OutgoingWindow['deliver'] };
+    internals.deliverQoS = window.deliver;
+    internals.deliver0 = window.deliver;
   }
 
   private queueFull(clientId: string): void {

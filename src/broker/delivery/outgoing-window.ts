@@ -34,7 +34,7 @@ export interface WindowEvents {
  *
  * A persistent session's messages are in the store before they reach the window (aedes enqueues them first), so a
  * message waiting here is not lost when the connection drops: aedes resends the store on the next connect.
- * QoS 0 messages keep aedes' own path.
+ * QoS 0 messages take the same queue (in order, batched, counted by `maxQueued`) but no slot in the window.
  */
 export class OutgoingWindow implements Flushable {
   private waiting: PacketLike[] = [];
@@ -56,13 +56,9 @@ export class OutgoingWindow implements Flushable {
     this.client = internalsOf(client);
   }
 
-  /** aedes' `deliverQoS(packet, done)`: called for every QoS 1/2 message routed to this client, and for QoS 0. */
+  /** aedes' `deliverQoS(packet, done)` and `deliver0`: called for every message routed to this client. */
   readonly deliver = (original: PacketLike, done: () => void): void => {
     const client = this.client;
-    if (original.qos === 0) {
-      client.deliver0(original, done);
-      return;
-    }
     const packet = this.forwardable(original);
     if (!packet) {
       // Not for this client after all (ACL, no-local, overlap already delivered): take it out of the session's store.
@@ -186,7 +182,7 @@ export class OutgoingWindow implements Flushable {
 
   private forget(original: PacketLike): void {
     const client = this.client;
-    if (!client.clean) client.broker.persistence.outgoingClearMessageId(client as unknown as Client, original).then(noop, noop);
+    if (original.qos > 0 && !client.clean) client.broker.persistence.outgoingClearMessageId(client as unknown as Client, original).then(noop, noop);
   }
 
   /** aedes' own filtering, then the copy sent to this client at the QoS it subscribed with. */
@@ -203,13 +199,18 @@ export class OutgoingWindow implements Flushable {
     return allowed;
   }
 
-  /** A client with overlapping subscriptions gets a message once (aedes' dedupe by broker id and counter). */
+  /**
+   * A client with overlapping subscriptions gets a message once. mqemitter hands a message to all the matching
+   * subscriptions of a client one after the other, so a repeat is a delivery of the counter just delivered. aedes
+   * instead dropped any counter not above the last one, which loses messages routed out of counter order: a QoS 1
+   * message waits for the store, a QoS 0 message read after it does not.
+   */
   private firstDelivery(packet: PacketLike): boolean {
     const brokerId = packet.brokerId;
     if (!brokerId) return true;
     const counter = packet.brokerCounter ?? 0;
     const duplicates = this.client.duplicates;
-    if ((duplicates[brokerId] ?? 0) >= counter) return false;
+    if (duplicates[brokerId] === counter) return false;
     duplicates[brokerId] = counter;
     return true;
   }
@@ -220,6 +221,7 @@ export class OutgoingWindow implements Flushable {
    * subscription at QoS 1 received QoS 2 messages as QoS 2.
    */
   private deliveryQos(packet: PacketLike): number {
+    if (packet.qos === 0) return 0;
     // A live message (it has a broker key; replayed retained ones do not) reaches this path only through a
     // subscription at QoS 1 or 2: at QoS 1 it needs no lookup.
     if (packet.qos === 1 && packet.brokerId) return 1;

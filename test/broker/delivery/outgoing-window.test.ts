@@ -188,4 +188,26 @@ describe('QoS of a delivery', () => {
     expect(inbox.messages.map((m) => m.qos)).toEqual([2]);
     await Promise.all([sub.endAsync(), pub.endAsync()]);
   });
+
+  it.each([
+    ['the QoS 0 one first', ['w/#', 'w/t']],
+    ['the QoS 1 one first', ['w/t', 'w/#']],
+  ])('is the highest of overlapping QoS 0 and QoS 1 subscriptions, subscribed %s', async (_order, [first, second]) => {
+    const b = await start({});
+    const sub = await connectClient(b.url());
+    const inbox = collect(sub);
+    const qos = { 'w/#': 0, 'w/t': 1 } as Record<string, 0 | 1>;
+    await sub.subscribeAsync(first!, { qos: qos[first!]! });
+    await sub.subscribeAsync(second!, { qos: qos[second!]! });
+    const pub = await connectClient(b.url());
+    await pub.publishAsync('w/t', 'x', { qos: 1 });
+    await pub.publishAsync('w/t', 'y', { qos: 0 });
+    await inbox.waitFor(2);
+    await settle(200);
+    expect(inbox.messages.map((m) => [m.payload, m.qos])).toEqual([
+      ['x', 1],
+      ['y', 0],
+    ]);
+    await Promise.all([sub.endAsync(), pub.endAsync()]);
+  });
 });
