@@ -29,11 +29,15 @@ export type DeliverFunction = (packet: PacketLike, done: () => void) => void;
 
 export interface AedesBrokerInternals {
   id: string;
+  maxTopicLevels: number;
   persistence: {
     outgoingUpdate(client: Client, packet: PacketLike): Promise<unknown>;
     outgoingClearMessageId(client: Client, packet: PacketLike): Promise<unknown>;
   };
   authorizeForward(client: Client, packet: PacketLike): PacketLike | null | undefined;
+  publish(packet: PacketLike, client: Client, done: (error?: Error | null) => void): void;
+  listenerCount(event: string): number;
+  emit(event: string, ...args: unknown[]): boolean;
 }
 
 /** An aedes Client's own fields (lib/client.js). */
@@ -43,6 +47,12 @@ export interface AedesClientInternals {
   closed: boolean;
   connected: boolean;
   connecting: boolean;
+  /** Packets of the current read still being handled; aedes reads on when `_nextBatch` brings it back to zero. */
+  _parsingBatch: number;
+  _nextBatch: (error?: Error | null) => void;
+  /** Keep-alive, in ms (1.5 × the client's), or -1 without one; aedes refreshes the timer on every packet. */
+  _keepaliveInterval: number;
+  _keepaliveTimer: NodeJS.Timeout | null;
   conn: Duplex;
   broker: AedesBrokerInternals;
   subscriptions: Record<string, { qos: number } | undefined>;

@@ -3,8 +3,9 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../util/logger.js';
 import { AccessControl, type AccessPolicy, type PasswordVerifier } from './auth/access-control.js';
 import { ConnectionRegistry, type ConnectionInfo } from './connection.js';
-import { internalsOf } from './aedes-internals.js';
+import { internalsOf, type PacketLike } from './aedes-internals.js';
 import { FlushScheduler } from './delivery/flush-scheduler.js';
+import { MessageFlow } from './delivery/message-flow.js';
 import { OutgoingWindow } from './delivery/outgoing-window.js';
 import { DropLog } from './drop-log.js';
 import { BrokerError } from './errors.js';
@@ -105,7 +106,10 @@ export class EmbeddedBroker {
         }
         if (!packet.clientId && packet.clean === false) this.persistentWithoutId.add(client);
         this.installWindow(client);
-        PacketReader.install(internalsOf(client)._parser, this.flushes.expectDeliveries);
+        PacketReader.install(internalsOf(client)._parser, {
+          onQosPublish: this.flushes.expectDeliveries,
+          taker: new MessageFlow(client, this.screenPublish),
+        });
         callback(null, true);
       },
       authenticate: (client, username, password, done) => {
@@ -261,18 +265,20 @@ export class EmbeddedBroker {
   }
 
   private authorizePublish(client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void): void {
-    if (client) {
-      const reason = this.refusePublish(client, packet);
-      if (reason) {
-        this.dropped.add(packet);
-        this.stats.publishDropped++;
-        this.log.warn({ clientId: client.id, username: this.access.identityOf(client).username, topic: packet.topic, reason }, 'publish dropped');
-      }
-    }
+    if (client) this.screenPublish(client, packet);
     callback(null);
   }
 
-  private refusePublish(client: Client, packet: PublishPacket): string | undefined {
+  /** A refused PUBLISH is marked to be acknowledged and dropped (see routeDroppedPackets), and logged. */
+  private readonly screenPublish = (client: Client, packet: PublishPacket | PacketLike): void => {
+    const reason = this.refusePublish(client, packet);
+    if (!reason) return;
+    this.dropped.add(packet);
+    this.stats.publishDropped++;
+    this.log.warn({ clientId: client.id, username: this.access.identityOf(client).username, topic: packet.topic, reason }, 'publish dropped');
+  };
+
+  private refusePublish(client: Client, packet: PublishPacket | PacketLike): string | undefined {
     if (packet.topic.startsWith('$SYS')) return '$SYS is written by the broker only';
     const limit = this.options.limits.messageSizeLimit;
     if (limit > 0 && packet.payload.length > limit) return `payload of ${packet.payload.length} bytes exceeds message_size_limit ${limit}`;

@@ -11,7 +11,7 @@ export interface MqttPacketParser extends EventEmitter {
 }
 
 /** What mqtt-packet's parser emits for these packets, with the same fields in the same order. */
-class WirePacket {
+export class WirePacket {
   cmd: string;
   retain: boolean;
   qos: number;
@@ -28,6 +28,20 @@ class WirePacket {
     this.dup = (flags & 0x08) !== 0;
     this.length = length;
   }
+}
+
+/** Handles some packets itself instead of letting them reach aedes (delivery/message-flow.ts). */
+export interface PacketTaker {
+  /** true: handled, not to be emitted to aedes. */
+  take(packet: WirePacket): boolean;
+  /** Everything of the bytes handed to one parse() has been decoded. */
+  chunkDone(): void;
+}
+
+export interface ReaderHooks {
+  /** After a read that held a QoS 1/2 PUBLISH. */
+  onQosPublish?: () => void;
+  taker?: PacketTaker;
 }
 
 const CONFIRMATIONS: Record<number, [cmd: string, flags: number] | undefined> = {
@@ -60,16 +74,16 @@ export class PacketReader {
 
   constructor(
     private readonly parser: MqttPacketParser,
-    private readonly onQosPublish: () => void = () => {},
+    private readonly hooks: ReaderHooks = {},
   ) {}
 
   /**
    * Takes over `parser.parse`, from the next call on which mqtt-packet holds no partial packet. MQTT 5 connections
    * stay with mqtt-packet (properties).
    */
-  static install(parser: MqttPacketParser, onQosPublish?: () => void): void {
+  static install(parser: MqttPacketParser, hooks?: ReaderHooks): void {
     if (parser.settings.protocolVersion === 5) return;
-    const reader = new PacketReader(parser, onQosPublish);
+    const reader = new PacketReader(parser, hooks);
     const original = parser.parse.bind(parser);
     let active = false;
     parser.parse = (buffer: Buffer): number => {
@@ -87,6 +101,11 @@ export class PacketReader {
 
   read(chunk: Buffer): void {
     if (this.failed) return;
+    this.decodeAll(chunk);
+    this.hooks.taker?.chunkDone();
+  }
+
+  private decodeAll(chunk: Buffer): void {
     let buffer = chunk;
     if (this.pendingLength > 0) {
       this.pending.push(chunk);
@@ -117,7 +136,7 @@ export class PacketReader {
     }
     if (this.sawQosPublish) {
       this.sawQosPublish = false;
-      this.onQosPublish();
+      this.hooks.onQosPublish?.();
     }
     if (offset < buffer.length) {
       // A partial packet: keep a copy, not a view that would pin the whole read buffer.
@@ -149,8 +168,7 @@ export class PacketReader {
       // A retained payload is kept for long: copy it out of the read buffer rather than pin all of it.
       packet.payload = packet.retain ? Buffer.from(buffer.subarray(payloadStart, end)) : buffer.subarray(payloadStart, end);
       if (packet.qos > 0) this.sawQosPublish = true;
-      this.parser.emit('packet', packet);
-      return !this.failed;
+      return this.emit(packet);
     }
     const confirmation = CONFIRMATIONS[type];
     if (confirmation) {
@@ -158,8 +176,7 @@ export class PacketReader {
       const packet = new WirePacket(confirmation[0], flags, length);
       if (length < 2) return this.fail('Cannot parse messageId');
       packet.messageId = buffer.readUInt16BE(start);
-      this.parser.emit('packet', packet);
-      return !this.failed;
+      return this.emit(packet);
     }
     if (type === PINGREQ) {
       if (flags !== 0) return this.fail('Invalid header flag bits, must be 0x0 for pingreq packet');
@@ -169,6 +186,11 @@ export class PacketReader {
     // CONNECT, SUBSCRIBE, UNSUBSCRIBE, DISCONNECT and anything invalid: mqtt-packet, with the whole frame.
     this.original(buffer.subarray(frame, end));
     return true;
+  }
+
+  private emit(packet: WirePacket): boolean {
+    if (!this.hooks.taker?.take(packet)) this.parser.emit('packet', packet);
+    return !this.failed;
   }
 
   private fail(message: string): false {
