@@ -26,6 +26,9 @@ interface OutgoingEntry {
  * and acknowledgement, O(queue) each: a subscriber a few thousand messages behind made that the broker's hot spot.
  */
 interface OutgoingQueue {
+  clientId: string;
+  /** Emptied since the last flush, and listed in `emptied`. */
+  emptied: boolean;
   /** `o:<client id>:`, the disk keys' prefix. */
   keyPrefix: string;
   /** In queue order (Map iteration order is insertion order). */
@@ -53,6 +56,11 @@ export class OutgoingQueues {
   /** Entries changed since the last flush; removed ones are skipped then (cheaper than deleting from a Set). */
   private dirty: OutgoingEntry[] = [];
   private deletes: string[] = [];
+  /**
+   * Queues that ran empty, dropped at the next flush if still empty. Dropping them at once would rebuild a connected
+   * subscriber's queue (three Maps and its key prefix) for every message it acknowledges before the next one.
+   */
+  private emptied: OutgoingQueue[] = [];
   private sequence = 0;
   /** Packets of this broker are indexed by their counter alone (a number); others by `id:counter`. */
   private brokerId: string | undefined;
@@ -120,7 +128,10 @@ export class OutgoingQueues {
     queue.entries.delete(entry.sequence);
     if (entry.messageId !== undefined && queue.byMessageId.get(entry.messageId) === entry) queue.byMessageId.delete(entry.messageId);
     if (entry.brokerKey !== undefined && queue.byBrokerKey.get(entry.brokerKey) === entry) queue.byBrokerKey.delete(entry.brokerKey);
-    if (queue.entries.size === 0) this.queues.delete(clientId);
+    if (queue.entries.size === 0 && !queue.emptied) {
+      queue.emptied = true;
+      this.emptied.push(queue);
+    }
     entry.removed = true;
     if (entry.onDisk) this.deletes.push(diskKey(entry));
     return entry.packet;
@@ -171,6 +182,7 @@ export class OutgoingQueues {
     const deletes = this.deletes;
     this.dirty = [];
     this.deletes = [];
+    this.dropEmptied();
     return {
       puts,
       deletes,
@@ -183,8 +195,21 @@ export class OutgoingQueues {
     };
   }
 
+  /** Sessions holding a queue (an emptied one counts until the next flush). */
+  get queueCount(): number {
+    return this.queues.size;
+  }
+
   get hasChanges(): boolean {
     return this.dirty.length > 0 || this.deletes.length > 0;
+  }
+
+  private dropEmptied(): void {
+    for (const queue of this.emptied) {
+      queue.emptied = false;
+      if (queue.entries.size === 0 && this.queues.get(queue.clientId) === queue) this.queues.delete(queue.clientId);
+    }
+    this.emptied = [];
   }
 
   private markDirty(entry: OutgoingEntry): void {
@@ -196,7 +221,14 @@ export class OutgoingQueues {
   private queueOf(clientId: string): OutgoingQueue {
     let queue = this.queues.get(clientId);
     if (!queue) {
-      queue = { keyPrefix: `${OUTGOING_PREFIX}${encodeURIComponent(clientId)}:`, entries: new Map(), byBrokerKey: new Map(), byMessageId: new Map() };
+      queue = {
+        clientId,
+        emptied: false,
+        keyPrefix: `${OUTGOING_PREFIX}${encodeURIComponent(clientId)}:`,
+        entries: new Map(),
+        byBrokerKey: new Map(),
+        byMessageId: new Map(),
+      };
       this.queues.set(clientId, queue);
     }
     return queue;
