@@ -171,9 +171,16 @@ export async function rssKiB(pid: number): Promise<number> {
 }
 
 /** CPU seconds spent by the whole machine (all cores, everything but idle and iowait). */
-export async function machineBusySeconds(): Promise<number> {
+export interface MachineCpu {
+  /** CPU seconds spent by anything on this machine, all cores. */
+  busy: number;
+  /** CPU seconds the hypervisor gave to other guests while this one wanted to run (a VM's "steal"). */
+  steal: number;
+}
+
+export async function machineCpuSeconds(): Promise<MachineCpu> {
   const stat = await readFile('/proc/stat', 'utf8');
   const fields = stat.slice(0, stat.indexOf('\n')).split(/\s+/).slice(1).map(Number);
   const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
-  return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS;
+  return { busy: (user + nice + system + irq + softirq) / CLOCK_TICKS, steal: steal / CLOCK_TICKS };
 }

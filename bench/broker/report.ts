@@ -22,10 +22,36 @@ const COLUMNS: Column[] = [
   { label: 'dup', value: (r) => r.duplicates, digits: 0, ratio: false },
   { label: 'reordered', value: (r) => r.reordered, digits: 0, ratio: false },
   { label: 'other CPU %', value: (r) => r.otherCpuPct, digits: 0, ratio: false },
+  { label: 'steal CPU %', value: (r) => r.stealCpuPct, digits: 0, ratio: false },
   { label: 'RSS MiB', value: (r) => (r.rssKiB === undefined ? undefined : r.rssKiB / 1024), digits: 1, ratio: true },
   { label: 'KiB/conn', value: (r) => r.kibPerConnection, digits: 1, ratio: true },
   { label: 'replay ms', value: (r) => r.replayMs, digits: 0, ratio: true },
 ];
+
+/** Figures that add up over runs; every other one is the median of the runs. */
+const TOTALS = new Set<keyof ScenarioResult>(['lost', 'duplicates', 'reordered', 'sent']);
+
+/** One result per scenario from several runs of it. */
+export function combineRuns(runs: Record<string, ScenarioResult[]>): Record<string, ScenarioResult> {
+  const combined: Record<string, ScenarioResult> = {};
+  for (const [name, results] of Object.entries(runs)) {
+    const keys = new Set(results.flatMap((r) => Object.keys(r) as (keyof ScenarioResult)[]));
+    const result: ScenarioResult = {};
+    for (const key of keys) {
+      const values = results.map((r) => r[key]).filter((v): v is number => v !== undefined && !Number.isNaN(v));
+      if (values.length === 0) continue;
+      result[key] = TOTALS.has(key) ? values.reduce((a, b) => a + b, 0) : median(values);
+    }
+    combined[name] = result;
+  }
+  return combined;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
 
 const fmt = (v: number | undefined, digits: number) => (v === undefined || Number.isNaN(v) ? '' : v.toFixed(digits));
 

@@ -1,8 +1,11 @@
 /**
  * Broker benchmark: the embedded broker (a separate process, durable persistence on) against Debian's mosquitto.
  *   npm run bench:broker -- [--duration 5] [--only fanin-q1,idle] [--broker ours|mosquitto|both] [--json out.json]
- *                           [--client wire|mqttjs] [--clean-subscribers] [--max-inflight N] [--cpu-prof DIR] [--heap-snapshot DIR]
+ *                           [--repeat N] [--client wire|mqttjs] [--clean-subscribers] [--max-inflight N]
+ *                           [--cpu-prof DIR] [--heap-snapshot DIR]
  *                           [--persistence on|off]   (off: ours in memory, for experiments only)
+ * --repeat N runs every scenario N times, the brokers taking turns, and reports the median of each figure (losses
+ * added up): on a shared VM one run's tail latency says more about the neighbours than about the broker.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
@@ -12,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { hasMosquitto, startBroker, type BrokerKind, type StartOptions } from './brokers.js';
 import type { ClientKind } from './client.js';
 import { SCENARIOS, type ScenarioResult } from './scenarios.js';
-import { checkGoals, formatGoals, formatTable } from './report.js';
+import { checkGoals, combineRuns, formatGoals, formatTable } from './report.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,11 +29,14 @@ const { values } = parseArgs({
     'heap-snapshot': { type: 'string' },
     persistence: { type: 'string', default: 'on' },
     'max-inflight': { type: 'string' },
+    repeat: { type: 'string', default: '1' },
   },
 });
 
 const durationSeconds = Number(values.duration);
 if (!(durationSeconds > 0 && durationSeconds <= 60)) throw new Error('--duration: seconds, 1 to 60');
+const repeat = Number(values.repeat);
+if (!(Number.isInteger(repeat) && repeat >= 1 && repeat <= 50)) throw new Error('--repeat: runs per scenario, 1 to 50');
 const client = values.client as ClientKind;
 if (client !== 'wire' && client !== 'mqttjs') throw new Error('--client: wire or mqttjs');
 const only = values.only?.split(',').map((s) => s.trim());
@@ -46,53 +52,59 @@ if (kinds.includes('mosquitto') && !hasMosquitto()) {
   kinds.splice(kinds.indexOf('mosquitto'), 1);
 }
 
-const results: Record<BrokerKind, Record<string, ScenarioResult>> = { ours: {}, mosquitto: {} };
+const runs: Record<BrokerKind, Record<string, ScenarioResult[]>> = { ours: {}, mosquitto: {} };
 const commands: Partial<Record<BrokerKind, string>> = {};
 
 console.log(
   `broker bench: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, ` +
-    `${durationSeconds} s per load scenario, client ${client}, QoS 1 subscribers ${values['clean-subscribers'] ? 'clean' : 'persistent'}`,
+    `${durationSeconds} s per load scenario, client ${client}, QoS 1 subscribers ${values['clean-subscribers'] ? 'clean' : 'persistent'}` +
+    (repeat > 1 ? `, ${repeat} runs each, brokers taking turns` : ''),
 );
-for (const kind of kinds) {
+for (let round = 1; round <= repeat; round++) {
   for (const scenario of scenarios) {
-    const options: StartOptions = { persistence: values.persistence !== 'off' };
-    if (values['max-inflight'] !== undefined) options.maxInflight = Number(values['max-inflight']);
-    if (kind === 'ours' && values['cpu-prof']) {
-      const dir = path.resolve(values['cpu-prof'], scenario.name);
-      await mkdir(dir, { recursive: true });
-      options.nodeFlags = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
-    }
-    if (kind === 'ours' && values['heap-snapshot'] && scenario.name === 'idle') {
-      const dir = path.resolve(values['heap-snapshot']);
-      await mkdir(dir, { recursive: true });
-      options.nodeFlags = [...(options.nodeFlags ?? []), '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`];
-      options.outDir = dir;
-    }
-    const broker = await startBroker(kind, options);
-    commands[kind] = broker.command;
-    try {
-      const result = await scenario.run({
-        broker,
-        client,
-        durationSeconds,
-        cleanSubscribers: values['clean-subscribers'],
-        onIdle: options.outDir ? (b) => heapSnapshot(b.pid, options.outDir!) : undefined,
-      });
-      results[kind][scenario.name] = result;
-      console.log(`${kind.padEnd(9)} ${scenario.name.padEnd(13)} ${summary(result)}`);
-    } finally {
-      await broker.stop();
-      // What a broker wrote (our journal under full load: megabytes) is written back by the kernel after it exits;
-      // without this the next scenario measures that writeback as "other CPU" and in its tail latency.
-      execFileSync('sync');
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+    for (const kind of kinds) {
+      const options: StartOptions = { persistence: values.persistence !== 'off' };
+      if (values['max-inflight'] !== undefined) options.maxInflight = Number(values['max-inflight']);
+      if (kind === 'ours' && values['cpu-prof']) {
+        const dir = path.resolve(values['cpu-prof'], scenario.name);
+        await mkdir(dir, { recursive: true });
+        options.nodeFlags = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+      }
+      if (kind === 'ours' && values['heap-snapshot'] && scenario.name === 'idle') {
+        const dir = path.resolve(values['heap-snapshot']);
+        await mkdir(dir, { recursive: true });
+        options.nodeFlags = [...(options.nodeFlags ?? []), '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`];
+        options.outDir = dir;
+      }
+      const broker = await startBroker(kind, options);
+      commands[kind] = broker.command;
+      try {
+        const result = await scenario.run({
+          broker,
+          client,
+          durationSeconds,
+          cleanSubscribers: values['clean-subscribers'],
+          onIdle: options.outDir ? (b) => heapSnapshot(b.pid, options.outDir!) : undefined,
+        });
+        (runs[kind][scenario.name] ??= []).push(result);
+        const prefix = repeat > 1 ? `[${round}/${repeat}] ` : '';
+        console.log(`${prefix}${kind.padEnd(9)} ${scenario.name.padEnd(13)} ${summary(result)}`);
+      } finally {
+        await broker.stop();
+        // What a broker wrote (our journal under full load: megabytes) is written back by the kernel after it exits;
+        // without this the next scenario measures that writeback as "other CPU" and in its tail latency.
+        execFileSync('sync');
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
     }
   }
 }
+const results = { ours: combineRuns(runs.ours), mosquitto: combineRuns(runs.mosquitto) };
 
 console.log('');
 for (const [kind, command] of Object.entries(commands)) console.log(`${kind}: ${command}`);
 console.log('');
+if (repeat > 1) console.log(`Medians of ${repeat} runs (lost, dup and reordered: totals):`);
 console.log(formatTable(scenarios.map((s) => s.name), results));
 const goals = checkGoals(results);
 if (goals.length > 0) {
@@ -102,7 +114,7 @@ if (goals.length > 0) {
 if (values.json) {
   await writeFile(
     values.json,
-    `${JSON.stringify({ machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version }, durationSeconds, client, commands, results, goals }, null, 2)}\n`,
+    `${JSON.stringify({ machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version }, durationSeconds, client, repeat, commands, results, runs, goals }, null, 2)}\n`,
   );
 }
 
@@ -114,7 +126,9 @@ function summary(r: ScenarioResult): string {
   if (r.duplicates) parts.push(`dup ${r.duplicates}`);
   if (r.reordered) parts.push(`reordered ${r.reordered}`);
   if (r.cpuUsPerMsg !== undefined) parts.push(`${r.cpuUsPerMsg.toFixed(1)} µs CPU/msg`);
-  if (r.brokerCpuPct !== undefined) parts.push(`broker ${Math.round(r.brokerCpuPct)}% loadgen ${Math.round(r.loadgenCpuPct!)}% other ${Math.round(r.otherCpuPct!)}%`);
+  if (r.brokerCpuPct !== undefined) {
+    parts.push(`broker ${Math.round(r.brokerCpuPct)}% loadgen ${Math.round(r.loadgenCpuPct!)}% other ${Math.round(r.otherCpuPct!)}% steal ${Math.round(r.stealCpuPct!)}%`);
+  }
   if (r.kibPerConnection !== undefined) parts.push(`${r.kibPerConnection.toFixed(1)} KiB/conn`);
   if (r.replayMs !== undefined) parts.push(`replay ${Math.round(r.replayMs)} ms`);
   if (r.rssKiB !== undefined) parts.push(`RSS ${(r.rssKiB / 1024).toFixed(0)} MiB`);
