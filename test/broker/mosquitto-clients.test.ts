@@ -31,7 +31,7 @@ describe.skipIf(!hasClients)('interop with mosquitto_pub / mosquitto_sub', () =>
 
   /** Starts `mosquitto_sub -C count` and resolves once the broker has its subscription; `done` settles when it exits. */
   async function subscribe(clientId: string, topic: string, extra: string[] = [], count = 1): Promise<{ done: Promise<ProcessResult> }> {
-    const result = runProgram('mosquitto_sub', ['-h', '127.0.0.1', '-p', port(), '-i', clientId, '-t', topic, '-C', String(count), '-W', '4', ...extra]);
+    const result = runProgram('mosquitto_sub', ['-h', '127.0.0.1', '-p', port(), '-i', clientId, '-t', topic, '-C', String(count), '-W', '15', ...extra]);
     await Promise.race([
       waitUntil(() => broker!.broker.stats.subscriptions.get(clientId)?.has(topic) ?? false, `${clientId} to subscribe to ${topic}`),
       result.then((r) => Promise.reject(new Error(`mosquitto_sub exited early (${r.code}): ${r.stderr}`))),
@@ -64,7 +64,7 @@ describe.skipIf(!hasClients)('interop with mosquitto_pub / mosquitto_sub', () =>
   it('a retained message (-r) reaches a later mosquitto_sub with the retain flag set', async () => {
     broker = await startTestBroker();
     expect(await pub(['-r', '-q', '1', '-t', 'interop/retained', '-m', 'kept'])).toMatchObject({ code: 0 });
-    const result = await runProgram('mosquitto_sub', ['-h', '127.0.0.1', '-p', port(), '-t', 'interop/#', '-C', '1', '-W', '3', '-F', '%r %t %p']);
+    const result = await runProgram('mosquitto_sub', ['-h', '127.0.0.1', '-p', port(), '-t', 'interop/#', '-C', '1', '-W', '15', '-F', '%r %t %p']);
     expect(result).toMatchObject({ code: 0, stdout: '1 interop/retained kept\n' });
     // An empty retained message clears it (mosquitto_pub -r -n).
     expect(await pub(['-r', '-n', '-t', 'interop/retained'])).toMatchObject({ code: 0 });
@@ -74,7 +74,7 @@ describe.skipIf(!hasClients)('interop with mosquitto_pub / mosquitto_sub', () =>
 
   it("mosquitto_sub -t '$SYS/broker/uptime' -C 1 receives the uptime", async () => {
     broker = await startTestBroker({ sysIntervalSeconds: 1 });
-    const result = await runProgram('mosquitto_sub', ['-h', '127.0.0.1', '-p', port(), '-t', '$SYS/broker/uptime', '-C', '1', '-W', '3', '-v']);
+    const result = await runProgram('mosquitto_sub', ['-h', '127.0.0.1', '-p', port(), '-t', '$SYS/broker/uptime', '-C', '1', '-W', '15', '-v']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^\$SYS\/broker\/uptime \d+ seconds\n$/);
   });
@@ -155,7 +155,7 @@ describe.skipIf(!hasClients)('interop with mosquitto_pub / mosquitto_sub', () =>
   it.skipIf(!wsSupported)('mosquitto_sub -L ws://... over the WebSocket listener', async () => {
     broker = await startTestBroker({ listeners: [loopbackListener({ protocol: 'ws' })] });
     await broker.broker.publish({ topic: 'ws/t', payload: 'via ws', retain: true });
-    const result = await runProgram('mosquitto_sub', ['-L', `ws://127.0.0.1:${port()}/ws/t`, '-C', '1', '-W', '3']);
+    const result = await runProgram('mosquitto_sub', ['-L', `ws://127.0.0.1:${port()}/ws/t`, '-C', '1', '-W', '15']);
     expect(result).toMatchObject({ code: 0, stdout: 'via ws\n' });
   });
 });

@@ -55,7 +55,7 @@ function cli(args: string[]): Cli {
     stdout: () => out,
     stderr: () => err,
     exited,
-    waitForOutput(pattern, timeoutMs = 30_000) {
+    waitForOutput(pattern, timeoutMs = 90_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           if (pattern.test(out + err)) {
@@ -91,7 +91,7 @@ async function runCli(args: string[]): Promise<{ code: number | null; stdout: st
 
 
 // Each test starts the CLI under tsx, which compiles the sources first: slow when CI runs the whole suite on 2 cores.
-describe.skipIf(!hasTsx)('pi-edge-gateway CLI', { timeout: 60_000 }, () => {
+describe.skipIf(!hasTsx)('pi-edge-gateway CLI', { timeout: 180_000 }, () => {
   let dir: string;
   let remove: () => Promise<void>;
   const clients: MqttClient[] = [];
