@@ -71,7 +71,7 @@ export function collect(client: MqttClient): { messages: Received[]; waitFor(cou
   });
   return {
     messages,
-    waitFor(count, timeoutMs = 3000) {
+    waitFor(count, timeoutMs = 15_000) {
       if (messages.length >= count) return Promise.resolve(messages);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`expected ${count} messages, got ${messages.length}: ${JSON.stringify(messages)}`)), timeoutMs);

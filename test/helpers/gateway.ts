@@ -147,7 +147,7 @@ export class MessageLog {
 
   /** The first message that matches; with `since`, the first live one from that index on. */
   waitFor(match: (m: Message) => boolean, options: { since?: number; timeoutMs?: number; what?: string } = {}): Promise<Message> {
-    const { since, timeoutMs = 3000, what = 'a matching message' } = options;
+    const { since, timeoutMs = 15_000, what = 'a matching message' } = options;
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
         const found = this.after(since).find(match);

@@ -25,7 +25,7 @@ export interface ProcessResult {
 }
 
 /** Runs a program to its end (or its timeout) and resolves with what it did; never rejects on a non-zero exit. */
-export function runProgram(file: string, args: string[], timeoutMs = 5000): Promise<ProcessResult> {
+export function runProgram(file: string, args: string[], timeoutMs = 20_000): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
     execFile(file, args, { timeout: timeoutMs, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
       if (error && typeof (error as NodeJS.ErrnoException).code === 'string') {
@@ -40,7 +40,7 @@ export function runProgram(file: string, args: string[], timeoutMs = 5000): Prom
 
 
 /** Polls until `check` is true (e.g. a mosquitto_sub child has subscribed), or fails after `timeoutMs`. */
-export async function waitUntil(check: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+export async function waitUntil(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -50,7 +50,7 @@ export class RawMqttClient {
   }
 
   /** The next packet of `type`, skipping others; rejects after `timeoutMs`. */
-  async next(type: number, timeoutMs = 3000): Promise<RawPacket> {
+  async next(type: number, timeoutMs = 15_000): Promise<RawPacket> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const index = this.packets.findIndex((p) => p.type === type);
