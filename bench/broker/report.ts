@@ -23,6 +23,7 @@ const COLUMNS: Column[] = [
   { label: 'reordered', value: (r) => r.reordered, digits: 0, ratio: false },
   { label: 'other CPU %', value: (r) => r.otherCpuPct, digits: 0, ratio: false },
   { label: 'steal CPU %', value: (r) => r.stealCpuPct, digits: 0, ratio: false },
+  { label: 'alloc B/msg', value: (r) => r.allocBytesPerMsg, digits: 0, ratio: false },
   { label: 'RSS MiB', value: (r) => (r.rssKiB === undefined ? undefined : r.rssKiB / 1024), digits: 1, ratio: true },
   { label: 'KiB/conn', value: (r) => r.kibPerConnection, digits: 1, ratio: true },
   { label: 'replay ms', value: (r) => r.replayMs, digits: 0, ratio: true },

@@ -2,17 +2,20 @@
  * Broker benchmark: the embedded broker (a separate process, durable persistence on) against Debian's mosquitto.
  *   npm run bench:broker -- [--duration 5] [--only fanin-q1,idle] [--broker ours|mosquitto|both] [--json out.json]
  *                           [--repeat N] [--max-steal PCT] [--client wire|mqttjs] [--clean-subscribers] [--max-inflight N]
- *                           [--cpu-prof DIR] [--heap-snapshot DIR]
+ *                           [--cpu-prof DIR] [--heap-snapshot DIR] [--alloc-profile DIR]
  *                           [--persistence on|off]   (off: ours in memory, for experiments only)
  * --repeat N runs every scenario N times, the brokers taking turns, and reports the median of each figure (losses
  * added up): on a shared VM one run's tail latency says more about the neighbours than about the broker.
+ * --alloc-profile DIR samples what our broker allocates during each load scenario's measured window (objects already
+ * collected included) and reports bytes per delivery; the sampling costs CPU, so read only that figure from such runs.
  * --max-steal PCT runs a load scenario again (up to 4 more times) when the hypervisor withheld more than PCT % of
  * a core during its measured window; a run that never got under it is kept and flagged.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { hasMosquitto, startBroker, type BrokerKind, type StartOptions } from './brokers.js';
 import type { ClientKind } from './client.js';
@@ -29,6 +32,7 @@ const { values } = parseArgs({
     'clean-subscribers': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     'heap-snapshot': { type: 'string' },
+    'alloc-profile': { type: 'string' },
     persistence: { type: 'string', default: 'on' },
     'max-inflight': { type: 'string' },
     repeat: { type: 'string', default: '1' },
@@ -113,16 +117,30 @@ async function runOnce(kind: BrokerKind, scenario: Scenario): Promise<ScenarioRe
     options.nodeFlags = [...(options.nodeFlags ?? []), '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`];
     options.outDir = dir;
   }
+  let allocFile: string | undefined;
+  if (kind === 'ours' && values['alloc-profile']) {
+    const dir = path.resolve(values['alloc-profile']);
+    await mkdir(dir, { recursive: true });
+    allocFile = path.join(dir, `${scenario.name}-${Date.now()}.heapprofile`);
+    options.nodeFlags = [...(options.nodeFlags ?? []), '--import', fileURLToPath(new URL('./alloc-sampler.mjs', import.meta.url))];
+    options.env = { ...options.env, ALLOC_PROFILE_FILE: allocFile };
+  }
   const broker = await startBroker(kind, options);
   commands[kind] = broker.command;
   try {
-    return await scenario.run({
+    const result = await scenario.run({
       broker,
       client,
       durationSeconds,
       cleanSubscribers: values['clean-subscribers'],
       onIdle: options.outDir ? (b) => heapSnapshot(b.pid, options.outDir!) : undefined,
+      onWindow: allocFile ? async (_phase, b) => void process.kill(b.pid, 'SIGUSR2') : undefined,
     });
+    if (allocFile && result.msgsPerSec) {
+      const { bytes } = JSON.parse(await waitForFile(`${allocFile}.json`)) as { bytes: number };
+      result.allocBytesPerMsg = bytes / (result.msgsPerSec * durationSeconds);
+    }
+    return result;
   } finally {
     await broker.stop();
     // What a broker wrote (our journal under full load: megabytes) is written back by the kernel after it exits;
@@ -150,8 +168,21 @@ function summary(r: ScenarioResult): string {
   if (r.kibPerConnection !== undefined) parts.push(`${r.kibPerConnection.toFixed(1)} KiB/conn`);
   if (r.replayMs !== undefined) parts.push(`replay ${Math.round(r.replayMs)} ms`);
   if (r.rssKiB !== undefined) parts.push(`RSS ${(r.rssKiB / 1024).toFixed(0)} MiB`);
+  if (r.allocBytesPerMsg !== undefined) parts.push(`${Math.round(r.allocBytesPerMsg)} B allocated/msg`);
   if (noisy(r)) parts.push(`steal over ${maxSteal} %`);
   return parts.join(', ');
+}
+
+async function waitForFile(file: string, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
 }
 
 /** SIGUSR2 makes node write a heap snapshot into --diagnostic-dir; wait until the file is complete. */

@@ -12,6 +12,8 @@ export interface ScenarioContext {
   cleanSubscribers: boolean;
   /** Called with the broker once the idle connections are open (heap snapshot hook). */
   onIdle?: (broker: BrokerProcess) => Promise<void>;
+  /** Called as a load scenario's measured window starts and ends (allocation profile hook). */
+  onWindow?: (phase: 'start' | 'end', broker: BrokerProcess) => Promise<void>;
 }
 
 export interface ScenarioResult {
@@ -33,6 +35,8 @@ export interface ScenarioResult {
   loadgenCpuPct?: number;
   /** CPU used by everything else on the machine during the window, % of one core: high means a noisy run. */
   otherCpuPct?: number;
+  /** Bytes our broker allocated per delivery in the measured window (--alloc-profile): a CPU cost that steal leaves alone. */
+  allocBytesPerMsg?: number;
   /** CPU time the VM's hypervisor withheld during the window (steal), % of one core: high means a noisy run. */
   stealCpuPct?: number;
   rssKiB?: number;
@@ -185,6 +189,7 @@ async function runLoad(name: string, spec: LoadSpec, ctx: ScenarioContext): Prom
   }
 
   await sleep(WARMUP_MS);
+  await ctx.onWindow?.('start', broker);
   const machine0 = await machineCpuSeconds();
   const cpu0 = await broker.cpuSeconds();
   const loadgen0 = process.cpuUsage();
@@ -196,6 +201,7 @@ async function runLoad(name: string, spec: LoadSpec, ctx: ScenarioContext): Prom
   const loadgen = process.cpuUsage(loadgen0);
   const machine1 = await machineCpuSeconds();
   const rss = await broker.rssKiB();
+  await ctx.onWindow?.('end', broker);
   const measuredSeconds = (measureEndUs - measureStartUs) / 1e6;
 
   // Stop publishing and let everything in flight arrive before counting losses.
