@@ -14,7 +14,7 @@ const PUBACK = 0x40;
  * The message flow of one connected MQTT 3.1/3.1.1 client, handled as its packets are read instead of by aedes'
  * handlers: PUBLISH at QoS 0 and 1, PUBACK and PUBCOMP. Those are nearly all the traffic, and aedes spends on each
  * an mqtt-packet encoding of the PUBACK, a setImmediate between PUBACK and routing, and a promise chain per
- * acknowledgement (~2.5 KB of garbage per QoS 1 message at 2,000 msg/s, bench/broker with a heap profile).
+ * acknowledgement: ~2.4 KB of the 8.9 KB allocated per QoS 1 message at 2,000 msg/s in a heap profile.
  *
  * What aedes does is kept: topic checks, the publish policy, PUBACK before routing, the keep-alive refresh, and the
  * read loop's flow control: aedes reads no more from a connection until every PUBLISH of the last read is routed

@@ -39,8 +39,6 @@ export interface PacketTaker {
 }
 
 export interface ReaderHooks {
-  /** After a read that held a QoS 1/2 PUBLISH. */
-  onQosPublish?: () => void;
   taker?: PacketTaker;
 }
 
@@ -68,9 +66,6 @@ export class PacketReader {
   private pendingNeeds = 0;
   private failed = false;
   private readonly bounds: FrameBounds = { bodyStart: 0, bodyLength: 0 };
-
-  /** A QoS 1/2 PUBLISH was read in the current chunk. */
-  private sawQosPublish = false;
 
   constructor(
     private readonly parser: MqttPacketParser,
@@ -134,10 +129,6 @@ export class PacketReader {
       if (!this.decode(buffer[offset]!, buffer, offset, bounds.bodyStart, end)) return;
       offset = end;
     }
-    if (this.sawQosPublish) {
-      this.sawQosPublish = false;
-      this.hooks.onQosPublish?.();
-    }
     if (offset < buffer.length) {
       // A partial packet: keep a copy, not a view that would pin the whole read buffer.
       const rest = Buffer.from(buffer.subarray(offset));
@@ -167,7 +158,6 @@ export class PacketReader {
       }
       // A retained payload is kept for long: copy it out of the read buffer rather than pin all of it.
       packet.payload = packet.retain ? Buffer.from(buffer.subarray(payloadStart, end)) : buffer.subarray(payloadStart, end);
-      if (packet.qos > 0) this.sawQosPublish = true;
       return this.emit(packet);
     }
     const confirmation = CONFIRMATIONS[type];
