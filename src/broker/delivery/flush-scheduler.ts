@@ -14,10 +14,6 @@ export class FlushScheduler {
 
   markDirty(window: Flushable): void {
     this.dirty.add(window);
-    this.queue();
-  }
-
-  private queue(): void {
     if (this.queued) return;
     this.queued = true;
     setImmediate(this.run);
@@ -25,7 +21,6 @@ export class FlushScheduler {
 
   private readonly run = (): void => {
     this.queued = false;
-    if (this.dirty.size === 0) return;
     const windows = this.dirty;
     this.dirty = new Set();
     for (const window of windows) window.flush();

@@ -69,7 +69,7 @@ describe('MessageFlow, with real clients', () => {
     expect(await watcher.collect(PACKET.PUBLISH, 200)).toEqual([]);
   });
 
-  it('acknowledges and drops a PUBLISH the ACL refuses, and the client stays', async () => {
+  it('acknowledges and drops a PUBLISH the broker refuses ($SYS), and the client stays', async () => {
     broker = await startTestBroker();
     const watcher = await rawClient('watcher');
     watcher.subscribePacket(1, '$SYS/#', 0);
