@@ -6,6 +6,7 @@ import { ConnectionRegistry, type ConnectionInfo } from './connection.js';
 import { internalsOf, type PacketLike } from './aedes-internals.js';
 import { FlushScheduler } from './delivery/flush-scheduler.js';
 import { MessageFlow } from './delivery/message-flow.js';
+import { createMessageEmitter, EMITTER_CONCURRENCY } from './delivery/match-cache.js';
 import { OutgoingWindow } from './delivery/outgoing-window.js';
 import { DropLog } from './drop-log.js';
 import { BrokerError } from './errors.js';
@@ -94,6 +95,8 @@ export class EmbeddedBroker {
     const aedes = await Aedes.createBroker({
       id: this.options.id,
       persistence: this.persistence,
+      mq: createMessageEmitter(),
+      concurrency: EMITTER_CONCURRENCY,
       drainTimeout: this.options.limits.drainTimeoutMs,
       keepaliveLimit: this.options.limits.maxKeepalive < 65535 ? this.options.limits.maxKeepalive : 0,
       maxClientsIdLength: 65535,
