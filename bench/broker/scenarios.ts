@@ -176,13 +176,14 @@ async function runLoad(name: string, spec: LoadSpec, ctx: ScenarioContext): Prom
   if (spec.rate === undefined) {
     for (let p = 0; p < P; p++) pump(p);
   } else {
-    // Fixed rate: each publisher at rate/P, paced on a 1 ms timer.
+    // Fixed rate: each publisher at rate/P, paced on a 1 ms timer, their phases spread evenly over a period. In step,
+    // the ten fan-in publishers would all send in the same tick every 5 ms: bursts of ten, not one message per 0.5 ms.
     const perPublisher = spec.rate / P;
     ticker = setInterval(() => {
       const elapsed = performance.now() - startMs;
       const now = nowMicros();
       for (let p = 0; p < P; p++) {
-        const due = Math.min(Math.floor((elapsed * perPublisher) / 1000) - sent[p]!, 1000);
+        const due = Math.min(Math.floor((elapsed * perPublisher) / 1000 + p / P) - sent[p]!, 1000);
         for (let i = 0; i < due; i++) publishOne(p, now);
       }
     }, 1);
