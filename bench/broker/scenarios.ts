@@ -6,8 +6,10 @@ import { LatencyRecorder, SeqSet } from './stats.js';
 export interface ScenarioContext {
   broker: BrokerProcess;
   client: ClientKind;
-  /** Measured seconds (after a 1 s warm-up). */
+  /** Measured seconds. */
   durationSeconds: number;
+  /** Seconds of load before the measured window. */
+  warmupSeconds: number;
   /** QoS 1 subscribers use clean sessions instead of persistent ones. */
   cleanSubscribers: boolean;
   /** Called with the broker once the idle connections are open (heap snapshot hook). */
@@ -62,7 +64,6 @@ interface LoadSpec {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const WARMUP_MS = 1000;
 // Full-rate window override, for experiments: BENCH_WINDOW=200
 const WINDOW = process.env.BENCH_WINDOW ? Number(process.env.BENCH_WINDOW) : undefined;
 
@@ -189,7 +190,7 @@ async function runLoad(name: string, spec: LoadSpec, ctx: ScenarioContext): Prom
     }, 1);
   }
 
-  await sleep(WARMUP_MS);
+  await sleep(ctx.warmupSeconds * 1000);
   await ctx.onWindow?.('start', broker);
   const machine0 = await machineCpuSeconds();
   const cpu0 = await broker.cpuSeconds();
