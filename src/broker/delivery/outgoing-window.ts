@@ -2,6 +2,7 @@ import type { Client } from 'aedes';
 import { internalsOf, type AedesClientInternals, type PacketLike } from '../aedes-internals.js';
 import { topicMatches } from '../auth/topic-match.js';
 import { writeNow } from '../listeners/coalesce-writes.js';
+import { SmallMap } from '../small-map.js';
 import { encodePublishes } from '../wire/publish-encoder.js';
 import type { Flushable, FlushScheduler } from './flush-scheduler.js';
 
@@ -39,7 +40,8 @@ export interface WindowEvents {
 export class OutgoingWindow implements Flushable {
   private waiting: PacketLike[] = [];
   private waitingHead = 0;
-  private readonly inflight = new Set<number>();
+  /** Packet identifiers sent and not yet acknowledged. */
+  private readonly inflight = new SmallMap<number, true>();
   /** Senders of the messages the next flush writes. */
   private unwritten: (() => void)[] = [];
   /** Senders held while the socket is full, until it drains. */
@@ -134,7 +136,7 @@ export class OutgoingWindow implements Flushable {
       if (packet.qos > 0) {
         if (this.windowFull()) break;
         packet.messageId = this.nextMessageId();
-        this.inflight.add(packet.messageId);
+        this.inflight.set(packet.messageId, true);
         if (!client.clean && !packet.retain) {
           // The stores here apply the update before returning, so the message has its identifier in the session
           // before the client can acknowledge it.

@@ -1,3 +1,4 @@
+import { SmallMap } from '../small-map.js';
 import { encodeStoredPacket, type StoredPacket } from './packet-codec.js';
 
 export const OUTGOING_PREFIX = 'o:';
@@ -31,10 +32,10 @@ interface OutgoingQueue {
   emptied: boolean;
   /** `o:<client id>:`, the disk keys' prefix. */
   keyPrefix: string;
-  /** In queue order (Map iteration order is insertion order). */
-  entries: Map<number, OutgoingEntry>;
-  byBrokerKey: Map<number | string, OutgoingEntry>;
-  byMessageId: Map<number, OutgoingEntry>;
+  /** In queue order (insertion order). */
+  entries: SmallMap<number, OutgoingEntry>;
+  byBrokerKey: SmallMap<number | string, OutgoingEntry>;
+  byMessageId: SmallMap<number, OutgoingEntry>;
 }
 
 /** Writes for the next batch. */
@@ -141,7 +142,7 @@ export class OutgoingQueues {
   packets(clientId: string): StoredPacket[] {
     const queue = this.queues.get(clientId);
     if (!queue) return [];
-    return Array.from(queue.entries.values(), (entry) =>
+    return queue.entries.valueList().map((entry) =>
       entry.packet.messageId === entry.messageId ? entry.packet : { ...entry.packet, messageId: entry.messageId },
     );
   }
@@ -225,9 +226,9 @@ export class OutgoingQueues {
         clientId,
         emptied: false,
         keyPrefix: `${OUTGOING_PREFIX}${encodeURIComponent(clientId)}:`,
-        entries: new Map(),
-        byBrokerKey: new Map(),
-        byMessageId: new Map(),
+        entries: new SmallMap(),
+        byBrokerKey: new SmallMap(),
+        byMessageId: new SmallMap(),
       };
       this.queues.set(clientId, queue);
     }
