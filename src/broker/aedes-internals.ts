@@ -50,6 +50,8 @@ export interface AedesClientInternals {
   /** Packets of the current read still being handled; aedes reads on when `_nextBatch` brings it back to zero. */
   _parsingBatch: number;
   _nextBatch: (error?: Error | null) => void;
+  /** Set by aedes' client.pause(): no more reading until resume(). */
+  _paused?: boolean;
   /** Keep-alive, in ms (1.5 × the client's), or -1 without one; aedes refreshes the timer on every packet. */
   _keepaliveInterval: number;
   _keepaliveTimer: NodeJS.Timeout | null;

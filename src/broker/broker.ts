@@ -24,6 +24,7 @@ import {
 import { BrokerStats } from './stats.js';
 import { SysTopicsPublisher } from './sys-topics.js';
 import { PacketReader } from './wire/packet-reader.js';
+import { readFlowing } from './wire/read-loop.js';
 
 export interface BrokerDependencies {
   logger: Logger;
@@ -242,7 +243,7 @@ export class EmbeddedBroker {
     }
     this.connections.register(stream, info);
     if (stream === info.socket) coalesceWrites(info.socket);
-    this.aedes.handle(stream);
+    readFlowing(this.aedes.handle(stream) as unknown as Client);
   }
 
   /** Before CONNECT is handled, so every subscription and replay of this client goes through its window. */
