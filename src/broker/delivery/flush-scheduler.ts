@@ -10,10 +10,25 @@ export interface Flushable {
  */
 export class FlushScheduler {
   private dirty = new Set<Flushable>();
+  private after: Flushable[] = [];
   private queued = false;
 
   markDirty(window: Flushable): void {
     this.dirty.add(window);
+    this.queue();
+  }
+
+  /**
+   * Runs `task` once, after the windows of this turn have flushed: a publisher's PUBACKs go out after the deliveries
+   * of the messages they acknowledge, as mosquitto sends them. Written first, they woke the publisher, whose
+   * process could then take the CPU from the broker before any subscriber had its message.
+   */
+  runAfterFlushes(task: Flushable): void {
+    this.after.push(task);
+    this.queue();
+  }
+
+  private queue(): void {
     if (this.queued) return;
     this.queued = true;
     setImmediate(this.run);
@@ -24,5 +39,8 @@ export class FlushScheduler {
     const windows = this.dirty;
     this.dirty = new Set();
     for (const window of windows) window.flush();
+    const after = this.after;
+    this.after = [];
+    for (const task of after) task.flush();
   };
 }

@@ -1,6 +1,8 @@
 import type { Client } from 'aedes';
 import { internalsOf, type AedesClientInternals, type PacketLike } from '../aedes-internals.js';
+import { writeNow } from '../listeners/coalesce-writes.js';
 import type { PacketTaker, WirePacket } from '../wire/packet-reader.js';
+import type { Flushable, FlushScheduler } from './flush-scheduler.js';
 
 /** Decides, synchronously, whether a client's PUBLISH is routed or dropped (ACL, $SYS, message_size_limit). */
 export type PublishScreen = (client: Client, packet: PacketLike) => void;
@@ -16,7 +18,7 @@ const PUBACK = 0x40;
  * an mqtt-packet encoding of the PUBACK, a setImmediate between PUBACK and routing, and a promise chain per
  * acknowledgement: ~2.4 KB of the 8.9 KB allocated per QoS 1 message at 2,000 msg/s in a heap profile.
  *
- * What aedes does is kept: topic checks, the publish policy, PUBACK before routing, the keep-alive refresh, and the
+ * What aedes does is kept: topic checks, the publish policy, the keep-alive refresh, and the
  * read loop's flow control: aedes reads no more from a connection until every PUBLISH of the last read is routed
  * (and written, or waiting in a window; see OutgoingWindow), which is how a slow subscriber slows its publishers.
  * Everything else (CONNECT, SUBSCRIBE, QoS 2, packets before the session is ready) goes to aedes unchanged.
@@ -33,6 +35,7 @@ export class MessageFlow implements PacketTaker {
   constructor(
     client: Client,
     private readonly screen: PublishScreen,
+    private readonly scheduler: FlushScheduler,
   ) {
     this.client = internalsOf(client);
   }
@@ -63,7 +66,11 @@ export class MessageFlow implements PacketTaker {
     this.took = false;
     const client = this.client;
     if (client._keepaliveInterval > 0) client._keepaliveTimer?.refresh();
-    if (this.acks.length > 0) this.writeAcks();
+    if (this.acks.length > 0) {
+      // The read loop waits for the acknowledgements too: written after this turn's deliveries (see FlushScheduler).
+      client._parsingBatch++;
+      this.scheduler.runAfterFlushes(this.ackWriter);
+    }
     if (this.owed > 0) process.nextTick(this.settle);
   }
 
@@ -91,6 +98,8 @@ export class MessageFlow implements PacketTaker {
   }
 
   /** PUBACKs for the whole read in one buffer. A publisher that does not read them is not read from either. */
+  private readonly ackWriter: Flushable = { flush: () => this.writeAcks() };
+
   private writeAcks(): void {
     const acks = this.acks;
     const buffer = Buffer.allocUnsafe(acks.length * 4);
@@ -101,9 +110,8 @@ export class MessageFlow implements PacketTaker {
     }
     acks.length = 0;
     const client = this.client;
-    if (client.conn.write(buffer)) return;
-    client._parsingBatch++;
-    client.waitForDrain(this.published);
+    if (client.closed || writeNow(client.conn, buffer)) this.published();
+    else client.waitForDrain(this.published);
   }
 
   private readonly published = (error?: Error | null): void => {

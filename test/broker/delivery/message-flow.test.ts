@@ -1,6 +1,7 @@
 import type { Client } from 'aedes';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PacketLike } from '../../../src/broker/aedes-internals.js';
+import { FlushScheduler } from '../../../src/broker/delivery/flush-scheduler.js';
 import { MessageFlow } from '../../../src/broker/delivery/message-flow.js';
 import { WirePacket } from '../../../src/broker/wire/packet-reader.js';
 import { collect, connectClient, startTestBroker, type TestBroker } from '../../helpers/broker.js';
@@ -125,7 +126,7 @@ function fakeClient(options: { routesAtOnce: boolean; socketFull?: boolean }) {
       },
     },
   };
-  return { client, routed, writes, drains, errors, flow: new MessageFlow(client as unknown as Client, () => {}) };
+  return { client, routed, writes, drains, errors, flow: new MessageFlow(client as unknown as Client, () => {}, new FlushScheduler()) };
 }
 
 function wirePublish(topic: string, qos: number, messageId: number): WirePacket {
@@ -137,6 +138,7 @@ function wirePublish(topic: string, qos: number, messageId: number): WirePacket 
 }
 
 const nextTick = () => new Promise<void>((resolve) => process.nextTick(resolve));
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('MessageFlow, read loop', () => {
   it('does not resume reading while a read is being parsed, even when routing completes at once', async () => {
@@ -145,31 +147,58 @@ describe('MessageFlow, read loop', () => {
     expect(flow.take(wirePublish('t', 0, 0))).toBe(true);
     flow.chunkDone();
     expect(client.nextBatches).toBe(0);
-    expect(client._parsingBatch).toBe(2);
-    expect(writes).toEqual([Buffer.from([0x40, 2, 0, 1])]);
+    // two routings and the PUBACK write
+    expect(client._parsingBatch).toBe(3);
     await nextTick();
     expect(client.nextBatches).toBe(1);
+    expect(client._parsingBatch).toBe(1);
+    expect(writes).toEqual([]);
+    await nextTurn();
+    expect(writes).toEqual([Buffer.from([0x40, 2, 0, 1])]);
     expect(client._parsingBatch).toBe(0);
   });
 
-  it('reads on only when every PUBLISH of the read has been routed', () => {
-    const { client, flow, routed } = fakeClient({ routesAtOnce: false });
+  it('reads on only when every PUBLISH of the read has been routed and the PUBACKs written', async () => {
+    const { client, flow, routed, writes } = fakeClient({ routesAtOnce: false });
     flow.take(wirePublish('t', 1, 1));
     flow.take(wirePublish('t', 1, 2));
     flow.chunkDone();
     routed[0]!.done();
-    expect(client._parsingBatch).toBe(1);
+    expect(client._parsingBatch).toBe(2);
     routed[1]!.done();
+    expect(client._parsingBatch).toBe(1);
+    await nextTurn();
+    expect(writes).toEqual([Buffer.from([0x40, 2, 0, 1, 0x40, 2, 0, 2])]);
     expect(client._parsingBatch).toBe(0);
   });
 
-  it('stops reading from a publisher that does not read its PUBACKs until its socket drains', () => {
+  it('writes the PUBACKs of a read after the deliveries flushed in the same turn', async () => {
+    const scheduler = new FlushScheduler();
+    const order: string[] = [];
+    const { client, routed } = fakeClient({ routesAtOnce: false });
+    client.conn.write = (buffer: Buffer) => {
+      order.push(`puback ${buffer.readUInt16BE(2)}`);
+      return true;
+    };
+    const flow = new MessageFlow(client as unknown as Client, () => {}, scheduler);
+    flow.take(wirePublish('t', 1, 5));
+    flow.chunkDone();
+    // routing marks a subscriber's window after the read is parsed, as a QoS 1 message waits for the session store
+    scheduler.markDirty({ flush: () => order.push('delivery') });
+    routed[0]!.done();
+    await nextTurn();
+    expect(order).toEqual(['delivery', 'puback 5']);
+  });
+
+  it('stops reading from a publisher that does not read its PUBACKs until its socket drains', async () => {
     const { client, flow, routed, drains } = fakeClient({ routesAtOnce: false, socketFull: true });
     flow.take(wirePublish('t', 1, 1));
     flow.chunkDone();
     routed[0]!.done();
     expect(client._parsingBatch).toBe(1);
+    await nextTurn();
     expect(drains).toHaveLength(1);
+    expect(client._parsingBatch).toBe(1);
     drains[0]!(null);
     expect(client._parsingBatch).toBe(0);
   });

@@ -13,7 +13,7 @@ function fakeClient(holds: number) {
     closed: false,
     _paused: false,
     _parsingBatch: 1,
-    _nextBatch: () => {
+    _nextBatch: (_error?: Error): void => {
       throw new Error("aedes' own read loop must not run");
     },
     _parser: {
