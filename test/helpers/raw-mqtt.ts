@@ -58,12 +58,16 @@ export class RawMqttClient {
       const left = deadline - Date.now();
       if (left <= 0 || this.socket.destroyed) throw new Error(`no packet of type ${type} (socket ${this.socket.destroyed ? 'closed' : 'open'})`);
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiting = () => {
+        // One listener at a time: left on the socket, every wait of a long collect() added another.
+        const wake = () => {
           clearTimeout(timer);
+          this.socket.off('close', wake);
+          this.waiting = undefined;
           resolve();
         };
-        this.socket.once('close', this.waiting);
+        const timer = setTimeout(wake, left);
+        this.waiting = wake;
+        this.socket.once('close', wake);
       });
     }
   }
