@@ -110,7 +110,7 @@ export class EmbeddedBroker {
         }
         if (!packet.clientId && packet.clean === false) this.persistentWithoutId.add(client);
         this.installWindow(client);
-        PacketReader.install(internalsOf(client)._parser, { taker: new MessageFlow(client, this.screenPublish, this.flushes) });
+        PacketReader.install(internalsOf(client)._parser, new MessageFlow(client, this.screenPublish, this.flushes));
         callback(null, true);
       },
       authenticate: (client, username, password, done) => {

@@ -38,10 +38,6 @@ export interface PacketTaker {
   chunkDone(): void;
 }
 
-export interface ReaderHooks {
-  taker?: PacketTaker;
-}
-
 const CONFIRMATIONS: Record<number, [cmd: string, flags: number] | undefined> = {
   4: ['puback', 0],
   5: ['pubrec', 0],
@@ -69,16 +65,16 @@ export class PacketReader {
 
   constructor(
     private readonly parser: MqttPacketParser,
-    private readonly hooks: ReaderHooks = {},
+    private readonly taker?: PacketTaker,
   ) {}
 
   /**
    * Takes over `parser.parse`, from the next call on which mqtt-packet holds no partial packet. MQTT 5 connections
    * stay with mqtt-packet (properties).
    */
-  static install(parser: MqttPacketParser, hooks?: ReaderHooks): void {
+  static install(parser: MqttPacketParser, taker?: PacketTaker): void {
     if (parser.settings.protocolVersion === 5) return;
-    const reader = new PacketReader(parser, hooks);
+    const reader = new PacketReader(parser, taker);
     const original = parser.parse.bind(parser);
     let active = false;
     parser.parse = (buffer: Buffer): number => {
@@ -97,7 +93,7 @@ export class PacketReader {
   read(chunk: Buffer): void {
     if (this.failed) return;
     this.decodeAll(chunk);
-    this.hooks.taker?.chunkDone();
+    this.taker?.chunkDone();
   }
 
   private decodeAll(chunk: Buffer): void {
@@ -179,7 +175,7 @@ export class PacketReader {
   }
 
   private emit(packet: WirePacket): boolean {
-    if (!this.hooks.taker?.take(packet)) this.parser.emit('packet', packet);
+    if (!this.taker?.take(packet)) this.parser.emit('packet', packet);
     return !this.failed;
   }
 
