@@ -25,17 +25,15 @@ type PersistenceConstructor = new (db?: unknown) => AedesPersistence;
 /**
  * On disk (LevelDB in `dir`) so retained messages, persistent sessions' subscriptions and their queued QoS 1/2
  * messages survive a restart, and a power cut up to the last `flushIntervalMs` (see JournaledPersistence); in memory
- * when `dir` is undefined (tests, throwaway brokers).
+ * when `dir` is undefined (tests, throwaway brokers): the same store without its journal.
  */
 export async function createPersistence(
   dir: string | undefined,
   logger: Logger,
   flushIntervalMs = DEFAULT_FLUSH_INTERVAL_MS,
 ): Promise<AedesPersistence> {
-  if (dir === undefined) {
-    const MemoryPersistence = require('aedes-persistence/asyncPersistence.js') as PersistenceConstructor;
-    return new MemoryPersistence();
-  }
+  const MemoryPersistence = require('aedes-persistence/asyncPersistence.js') as PersistenceConstructor;
+  if (dir === undefined) return new JournaledPersistence(undefined, new MemoryPersistence(), flushIntervalMs);
   // Retained payloads, queued messages and wills: for the broker's user only.
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
@@ -55,7 +53,6 @@ export async function createPersistence(
     );
   }
   logger.info({ dir }, 'persistence on disk');
-  const MemoryPersistence = require('aedes-persistence/asyncPersistence.js') as PersistenceConstructor;
   // aedes-persistence-level costs ~250 µs of CPU per QoS 1 message to a persistent session (a put, a get and a batch
   // each); this keeps the live state in memory and writes it behind, batched.
   return new JournaledPersistence(db, new MemoryPersistence(), flushIntervalMs, (error) =>

@@ -202,6 +202,36 @@ describe('JournaledPersistence', () => {
     await removing;
   });
 
+  it('knows a topic\'s subscribers without waiting once looked up, until any subscription changes', async () => {
+    const { p } = await journal();
+    const now = () => p.subscribersNow('home/t')?.map((s) => s.clientId);
+    await p.addSubscriptions({ id: 'dash' }, [{ topic: 'home/#', qos: 1 }]);
+    expect(now()).toBeUndefined();
+    await p.subscriptionsByTopic('home/t');
+    expect(now()).toEqual(['dash']);
+
+    const adding = p.addSubscriptions({ id: 'phone' }, [{ topic: 'home/t', qos: 1 }]);
+    expect(now()).toBeUndefined();
+    await adding;
+    expect(now()).toBeUndefined();
+    await p.subscriptionsByTopic('home/t');
+    expect(now()?.sort()).toEqual(['dash', 'phone']);
+
+    await p.removeSubscriptions({ id: 'dash' }, ['home/#']);
+    expect(now()).toBeUndefined();
+  });
+
+  it('works without a journal: the same store, in memory only', async () => {
+    const p = new JournaledPersistence(undefined, new MemoryPersistence(), 10);
+    await p.setup({ id: 'b', counter: 0 });
+    open.push(p);
+    await p.outgoingEnqueueCombi([{ clientId: 'dash' }], packet('t', 'x', 1));
+    await p.storeRetained({ ...packet('r', 'kept', 2), retain: true });
+    await p.flush();
+    expect((await all(p.outgoingStream({ id: 'dash' }))).map((q) => String(q.payload))).toEqual(['x']);
+    expect((await all(p.createRetainedStream('r'))).map((q) => String(q.payload))).toEqual(['kept']);
+  });
+
   it('never writes a queued message that is acknowledged before the next flush', async () => {
     const { p, db } = await journal();
     await p.flush();

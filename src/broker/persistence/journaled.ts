@@ -54,6 +54,8 @@ export class JournaledPersistence implements AedesPersistence {
   private readonly outgoing = new OutgoingQueues();
   /** subscriptionsByTopic results: one trie walk per topic instead of one per QoS > 0 message. */
   private readonly subscribersByTopic = new Map<string, Promise<unknown>>();
+  /** The same lists once resolved, for subscribersNow(). */
+  private readonly resolvedSubscribers = new Map<string, Subscription[]>();
   private readonly incoming = new Map<string, Set<number>>();
   /** Keys on disk (or in a batch being written), so deleting anything else needs no disk write. */
   private readonly written = new Set<string>();
@@ -62,7 +64,8 @@ export class JournaledPersistence implements AedesPersistence {
   private flushError: Error | undefined;
 
   constructor(
-    private readonly db: ClassicLevel<string, Buffer>,
+    /** Without one, nothing is written: the same store, in memory only (`persistence: false`, tests). */
+    private readonly db: ClassicLevel<string, Buffer> | undefined,
     private readonly inner: AedesPersistence,
     private readonly flushIntervalMs = DEFAULT_FLUSH_INTERVAL_MS,
     private readonly onFlushError: (error: Error) => void = () => {},
@@ -77,7 +80,7 @@ export class JournaledPersistence implements AedesPersistence {
   async setup(broker: unknown): Promise<void> {
     await this.inner.setup(broker);
     this.outgoing.setBrokerId((broker as { id: string }).id);
-    await this.load(broker as { id: string; counter: number });
+    if (this.db) await this.load(this.db, broker as { id: string; counter: number });
     this.timer = setInterval(() => void this.flush(), this.flushIntervalMs);
     this.timer.unref();
   }
@@ -93,7 +96,7 @@ export class JournaledPersistence implements AedesPersistence {
     this.timer = undefined;
     await this.flush();
     await (this.inner.destroy as () => Promise<void>)();
-    await this.db.close();
+    await this.db?.close();
   }
 
   // --- retained
@@ -137,9 +140,14 @@ export class JournaledPersistence implements AedesPersistence {
    * promise settles), and again once it has settled: a lookup in between must not see the old list.
    */
   private async changeSubscriptions(change: unknown): Promise<void> {
-    this.subscribersByTopic.clear();
+    this.forgetSubscribers();
     await change;
+    this.forgetSubscribers();
+  }
+
+  private forgetSubscribers(): void {
     this.subscribersByTopic.clear();
+    this.resolvedSubscribers.clear();
   }
 
   /** The persistent sessions read back from disk at start, with their subscription filters. */
@@ -159,11 +167,27 @@ export class JournaledPersistence implements AedesPersistence {
     let found = this.subscribersByTopic.get(topic);
     if (!found) {
       // Bounded: a broker that sees many distinct topics starts over rather than grow.
-      if (this.subscribersByTopic.size >= SUBSCRIBERS_CACHE_SIZE) this.subscribersByTopic.clear();
-      found = this.call('subscriptionsByTopic', topic) as Promise<unknown>;
-      this.subscribersByTopic.set(topic, found);
+      if (this.subscribersByTopic.size >= SUBSCRIBERS_CACHE_SIZE) {
+        this.subscribersByTopic.clear();
+        this.resolvedSubscribers.clear();
+      }
+      const lookup = this.call('subscriptionsByTopic', topic) as Promise<unknown>;
+      found = lookup;
+      // Kept for subscribersNow() unless a subscription changed meanwhile (which empties the cache).
+      lookup.then((subs) => {
+        if (this.subscribersByTopic.get(topic) === lookup) this.resolvedSubscribers.set(topic, subs as Subscription[]);
+      }, noop);
+      this.subscribersByTopic.set(topic, lookup);
     }
     return found;
+  }
+
+  /**
+   * The persistent subscriptions matching `topic` when a lookup has already resolved them and nothing changed since,
+   * else undefined (then ask subscriptionsByTopic). Lets the router queue and deliver a message in one go.
+   */
+  subscribersNow(topic: string): Subscription[] | undefined {
+    return this.resolvedSubscribers.get(topic);
   }
 
   countOffline(): Promise<unknown> {
@@ -269,13 +293,19 @@ export class JournaledPersistence implements AedesPersistence {
       }
     }
     this.dirtySubscriptions.clear();
+    const db = this.db;
+    if (!db) {
+      this.pending.clear();
+      this.outgoing.discardChanges();
+      return;
+    }
     if (this.pending.size === 0 && !this.outgoing.hasChanges) return;
     const changes = this.pending;
     this.pending = new Map();
     const queued = this.outgoing.takeChanges();
     // Messages queued and acknowledged within the interval leave nothing to write.
     if (changes.size === 0 && queued.puts.length === 0 && queued.deletes.length === 0) return;
-    const batch = this.db.batch();
+    const batch = db.batch();
     for (const [key, change] of changes) {
       // `written` is updated now, not after the write: a key forgotten while the batch is in flight must be deleted.
       if (change) {
@@ -307,8 +337,8 @@ export class JournaledPersistence implements AedesPersistence {
   }
 
   /** Loads the journal into the memory store. */
-  private async load(broker: { id: string; counter: number }): Promise<void> {
-    for await (const [key, blob] of this.db.iterator()) {
+  private async load(db: ClassicLevel<string, Buffer>, broker: { id: string; counter: number }): Promise<void> {
+    for await (const [key, blob] of db.iterator()) {
       if (key === VERSION_KEY) continue;
       const [prefix, rest] = [key.slice(0, 2), key.slice(2)];
       if (prefix === OUTGOING_PREFIX) {
@@ -343,10 +373,12 @@ export class JournaledPersistence implements AedesPersistence {
           break;
       }
     }
-    await this.db.put(VERSION_KEY, serialize(1));
+    await db.put(VERSION_KEY, serialize(1));
   }
 }
 
 function incomingKey(clientId: string, messageId: number): string {
   return `${INCOMING}${encodeURIComponent(clientId)}:${messageId}`;
 }
+
+function noop(): void {}

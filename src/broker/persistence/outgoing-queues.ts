@@ -196,6 +196,14 @@ export class OutgoingQueues {
     };
   }
 
+  /** Forgets what changed, for a store that writes nothing. */
+  discardChanges(): void {
+    for (const entry of this.dirty) entry.dirty = false;
+    this.dirty = [];
+    this.deletes = [];
+    this.dropEmptied();
+  }
+
   /** Sessions holding a queue (an emptied one counts until the next flush). */
   get queueCount(): number {
     return this.queues.size;
