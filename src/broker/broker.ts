@@ -6,7 +6,8 @@ import { ConnectionRegistry, type ConnectionInfo } from './connection.js';
 import { internalsOf, type PacketLike } from './aedes-internals.js';
 import { FlushScheduler } from './delivery/flush-scheduler.js';
 import { MessageFlow } from './delivery/message-flow.js';
-import { createMessageEmitter, EMITTER_CONCURRENCY } from './delivery/match-cache.js';
+import { createMessageEmitter } from './delivery/match-cache.js';
+import { MessageRouter, type PublishDone, type RouterHost, type RoutingStore } from './delivery/message-router.js';
 import { OutgoingWindow } from './delivery/outgoing-window.js';
 import { DropLog } from './drop-log.js';
 import { BrokerError } from './errors.js';
@@ -93,11 +94,11 @@ export class EmbeddedBroker {
       (clientId) => this.queueFull(clientId),
     );
     const aedesSysPrefix = `$SYS/${this.options.id}/`;
+    const { emitter, matcher } = createMessageEmitter();
     const aedes = await Aedes.createBroker({
       id: this.options.id,
       persistence: this.persistence,
-      mq: createMessageEmitter(),
-      concurrency: EMITTER_CONCURRENCY,
+      mq: emitter,
       drainTimeout: this.options.limits.drainTimeoutMs,
       keepaliveLimit: this.options.limits.maxKeepalive < 65535 ? this.options.limits.maxKeepalive : 0,
       maxClientsIdLength: 65535,
@@ -133,7 +134,7 @@ export class EmbeddedBroker {
       },
     });
     this.aedes = aedes;
-    this.routeDroppedPackets(aedes);
+    this.route(aedes, new MessageRouter(aedes as unknown as RouterHost, this.persistence as unknown as RoutingStore, matcher, emitter));
     this.observe(aedes);
     await this.countRetained();
     await this.countRestoredSessions();
@@ -292,21 +293,21 @@ export class EmbeddedBroker {
   }
 
   /**
-   * aedes disconnects a client whose publish is refused; MQTT 3.1.1 and mosquitto instead acknowledge and drop it.
-   * So refused packets are let through authorisation, acknowledged by aedes, and stopped here before routing.
+   * Every publish goes through the MessageRouter. aedes disconnects a client whose publish is refused; MQTT 3.1.1 and
+   * mosquitto instead acknowledge and drop it. So refused packets are let through authorisation, acknowledged by
+   * aedes, and stopped here before routing.
    */
-  private routeDroppedPackets(aedes: Aedes): void {
-    const publish = aedes.publish.bind(aedes) as unknown as (packet: PublishPacket, client: Client | null, done: (error?: Error) => void) => void;
-    (aedes as unknown as { publish: typeof publish }).publish = (packet, client, done) => {
+  private route(aedes: Aedes, router: MessageRouter): void {
+    (aedes as unknown as { publish: unknown }).publish = (packet: PacketLike, client: Client | null | PublishDone, done?: PublishDone) => {
       if (typeof client === 'function') {
-        publish(packet, null, client as (error?: Error) => void);
+        router.publish(packet, null, client);
         return;
       }
-      if (this.dropped.has(packet)) {
+      if (client && this.dropped.has(packet)) {
         done?.();
         return;
       }
-      publish(packet, client, done);
+      router.publish(packet, client ?? null, done ?? noop);
     };
   }
 
@@ -393,3 +394,5 @@ function toPacket(message: InProcessMessage): PublishPacket {
     dup: false,
   } as PublishPacket;
 }
+
+function noop(): void {}

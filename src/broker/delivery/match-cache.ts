@@ -7,8 +7,6 @@ export interface TopicMatcher {
   match(topic: string): unknown[];
 }
 
-/** aedes' default mqemitter concurrency: messages being delivered at once before further ones queue. */
-export const EMITTER_CONCURRENCY = 100;
 const DEFAULT_CAPACITY = 4096;
 
 /**
@@ -56,18 +54,27 @@ export class MatchCache implements TopicMatcher {
 }
 
 interface MqEmitterInternals {
-  /** mqemitter 7's qlobber (mqemitter.js), consulted by `_do` for every emitted message. */
+  /** mqemitter 7's qlobber (mqemitter.js), where `on` and `removeListener` add and remove listeners. */
   _matcher: TopicMatcher;
+  closed: boolean;
+}
+
+export interface MessageEmitter {
+  /** For aedes, as its `mq`: subscriptions are added and removed through it. */
+  emitter: MqEmitterInternals;
+  /** Its matcher, behind a MatchCache: what the MessageRouter routes with. */
+  matcher: MatchCache;
 }
 
 /**
  * The mqemitter aedes would create for itself (the same module instance, `matchEmptyLevels` for MQTT-4.7.1-3), with
- * its matcher behind a MatchCache. Handed to aedes as its `mq`.
+ * its matcher behind a MatchCache. Nothing emits on it: the MessageRouter routes in its place.
  */
-export function createMessageEmitter(concurrency = EMITTER_CONCURRENCY): unknown {
-  const mqemitter = requireFromAedes('mqemitter') as (options: { concurrency: number; matchEmptyLevels: boolean }) => MqEmitterInternals;
-  const emitter = mqemitter({ concurrency, matchEmptyLevels: true });
+export function createMessageEmitter(): MessageEmitter {
+  const mqemitter = requireFromAedes('mqemitter') as (options: { matchEmptyLevels: boolean }) => MqEmitterInternals;
+  const emitter = mqemitter({ matchEmptyLevels: true });
   if (typeof emitter._matcher?.match !== 'function') throw new Error('mqemitter has no _matcher: check src/broker/delivery/match-cache.ts after upgrading aedes');
-  emitter._matcher = new MatchCache(emitter._matcher);
-  return emitter;
+  const matcher = new MatchCache(emitter._matcher);
+  emitter._matcher = matcher;
+  return { emitter, matcher };
 }

@@ -1,0 +1,137 @@
+import { createRequire } from 'node:module';
+import { describe, expect, it, vi } from 'vitest';
+import type { PacketLike } from '../../../src/broker/aedes-internals.js';
+import { createMessageEmitter } from '../../../src/broker/delivery/match-cache.js';
+import { MessageRouter, type RouterHost, type RoutingStore } from '../../../src/broker/delivery/message-router.js';
+import type { AedesPersistence } from '../../../src/broker/persistence.js';
+import { JournaledPersistence } from '../../../src/broker/persistence/journaled.js';
+
+const require = createRequire(import.meta.url);
+const MemoryPersistence = require('aedes-persistence/asyncPersistence.js') as new () => AedesPersistence;
+
+type Listener = (packet: PacketLike, done: () => void) => void;
+
+/** A router over the real matcher and the real (in-memory) session store. */
+async function setup(maxTopicLevels = 100) {
+  const store = new JournaledPersistence(undefined, new MemoryPersistence(), 60_000);
+  const host = {
+    id: 'broker-1',
+    counter: 0,
+    maxTopicLevels,
+    published: vi.fn((_packet: object, _client: unknown, done: (error?: Error | null) => void) => done(null)),
+    emit: vi.fn(() => true),
+  };
+  await store.setup(host);
+  const { emitter, matcher } = createMessageEmitter();
+  const router = new MessageRouter(host as RouterHost, store as unknown as RoutingStore, matcher, emitter);
+  const listen = (filter: string, listener: Listener | ((done: () => void) => void)) => matcher.add(filter, listener);
+  const queued = async (clientId: string) => {
+    const out: PacketLike[] = [];
+    for await (const packet of store.outgoingStream({ id: clientId })) out.push(packet as PacketLike);
+    return out.map((p) => p.payload.toString());
+  };
+  const publish = (topic: string, payload: string, qos: 0 | 1 | 2, extra: Partial<PacketLike> = {}) =>
+    new Promise<Error | null | undefined>((resolve) =>
+      router.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: false, dup: false, ...extra }, null, resolve),
+    );
+  return { store, host, router, listen, queued, publish };
+}
+
+describe('MessageRouter', () => {
+  it('delivers within the publish call once the store knows the topic, after queuing for persistent sessions', async () => {
+    const { store, router, listen, queued, publish } = await setup();
+    await store.addSubscriptions({ id: 'persistent' }, [{ topic: 'a/+', qos: 1 }]);
+    const seenQueued: string[][] = [];
+    listen('a/#', (packet, done) => {
+      void queued('persistent').then((q) => seenQueued.push(q));
+      done();
+    });
+
+    // First message of the topic: the store looks its subscribers up (a promise), then routing goes on.
+    await publish('a/b', 'first', 1);
+    let delivered = false;
+    listen('a/b', (_packet, done) => {
+      delivered = true;
+      done();
+    });
+    router.publish({ cmd: 'publish', topic: 'a/b', payload: Buffer.from('second'), qos: 1, retain: false, dup: false }, null, () => {});
+    // Adding a listener does not change the store's subscriptions, so this one went through in one pass.
+    expect(delivered).toBe(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seenQueued).toEqual([['first'], ['first', 'second']]);
+  });
+
+  it('queues QoS 1 and 2 messages, not QoS 0 ones', async () => {
+    const { store, queued, publish } = await setup();
+    await store.addSubscriptions({ id: 'p' }, [{ topic: 'q/#', qos: 2 }]);
+    await publish('q/0', 'zero', 0);
+    await publish('q/1', 'one', 1);
+    await publish('q/2', 'two', 2);
+    expect(await queued('p')).toEqual(['one', 'two']);
+  });
+
+  it('does not queue $ topics for the persistent subscriptions of filters starting with a wildcard', async () => {
+    const { store, queued, publish } = await setup();
+    await store.addSubscriptions({ id: 'all' }, [{ topic: '#', qos: 1 }]);
+    await store.addSubscriptions({ id: 'one-level' }, [{ topic: '+/x', qos: 1 }]);
+    await store.addSubscriptions({ id: 'dollar' }, [{ topic: '$app/#', qos: 1 }]);
+    await publish('$app/x', 'd', 1);
+    await publish('app/x', 'a', 1);
+    expect(await queued('all')).toEqual(['a']);
+    expect(await queued('one-level')).toEqual(['a']);
+    expect(await queued('dollar')).toEqual(['d']);
+  });
+
+  it('ends a publish when every listener has called back, then calls published and emits publish with the original', async () => {
+    const { host, router, listen } = await setup();
+    const later: (() => void)[] = [];
+    listen('t', (_packet, done) => later.push(done));
+    // mqemitter's convention, kept for aedes' own listeners: a one-parameter listener gets only the callback.
+    const callbackOnly = vi.fn((done: () => void) => done());
+    listen('t', callbackOnly);
+    const original = { cmd: 'publish', topic: 't', payload: Buffer.from('x'), qos: 0 as const, retain: false, dup: false };
+    const done = vi.fn();
+    router.publish(original, null, done);
+
+    expect(callbackOnly).toHaveBeenCalledWith(expect.any(Function));
+    expect(done).not.toHaveBeenCalled();
+    expect(host.published).not.toHaveBeenCalled();
+    later[0]!();
+    expect(done).toHaveBeenCalledWith(null);
+    expect(host.published).toHaveBeenCalledWith(original, null, done);
+    expect(host.emit).toHaveBeenCalledWith('publish', original, null);
+  });
+
+  it('hands listeners aedes\' packet: the next broker counter, the publisher\'s client id', async () => {
+    const { router, listen } = await setup();
+    const seen: PacketLike[] = [];
+    listen('t', (packet, done) => (seen.push(packet), done()));
+    const client = { id: 'sender' } as unknown as Parameters<MessageRouter['publish']>[1];
+    router.publish({ cmd: 'publish', topic: 't', payload: Buffer.from('1'), qos: 0, retain: false, dup: false }, client, () => {});
+    router.publish({ cmd: 'publish', topic: 't', payload: Buffer.from('2'), qos: 0, retain: false, dup: false }, null, () => {});
+    expect(seen.map((p) => [p.brokerId, p.brokerCounter, p.clientId])).toEqual([
+      ['broker-1', 1, 'sender'],
+      ['broker-1', 2, undefined],
+    ]);
+  });
+
+  it('stores a retained message before any listener sees it', async () => {
+    const { store, listen, publish } = await setup();
+    const order: string[] = [];
+    const storeRetained = store.storeRetained.bind(store);
+    vi.spyOn(store, 'storeRetained').mockImplementation((packet) => (order.push(`stored ${packet.topic}`), storeRetained(packet)));
+    listen('r/t', (packet, done) => (order.push(`delivered ${packet.topic}`), done()));
+    await publish('r/t', 'kept', 0, { retain: true });
+    await publish('r/t', 'not kept', 0);
+    expect(order).toEqual(['stored r/t', 'delivered r/t', 'delivered r/t']);
+  });
+
+  it('refuses a topic deeper than the level limit, and routes nothing', async () => {
+    const { listen, publish, host } = await setup(3);
+    const listener = vi.fn();
+    listen('#', listener);
+    expect(await publish('a/b/c/d', 'x', 0)).toEqual(new Error('topic has too many levels'));
+    expect(listener).not.toHaveBeenCalled();
+    expect(host.published).not.toHaveBeenCalled();
+  });
+});
