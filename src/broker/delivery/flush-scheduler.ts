@@ -4,9 +4,9 @@ export interface Flushable {
 }
 
 /**
- * Runs the flushes of every client window that has something to send, once per event-loop turn, in the turn's check
- * phase (setImmediate). Messages are routed while their PUBLISH is read (MessageFlow), in the poll phase, so their
- * deliveries go out in the same turn, all windows in one batch.
+ * Runs the flushes of every client window that was delivered to in this event-loop turn, in the turn's check phase
+ * (setImmediate). Messages are routed while their PUBLISH is read (MessageFlow), in the poll phase; a window writes the
+ * turn's first message at once and the rest at its flush, which also lets the senders go on.
  */
 export class FlushScheduler {
   private dirty = new Set<Flushable>();

@@ -26,8 +26,9 @@ export interface WindowEvents {
  *
  * - an in-flight window: at most `maxInflight` messages sent and not yet acknowledged (PUBACK, or PUBCOMP for
  *   QoS 2); the rest wait in order, and beyond `maxQueued` of them new ones are dropped, like mosquitto;
- * - batching: everything deliverable in one event-loop turn is encoded into one Buffer and written at once, where
- *   aedes spends two setImmediate, a packet copy, a bound function and five socket chunks on every message;
+ * - batching: the first message of an event-loop turn is written as soon as it is routed; what follows in the same
+ *   turn is encoded into one Buffer and written at the turn's end. aedes spent two setImmediate, a packet copy, a
+ *   bound function and five socket chunks on every message;
  * - backpressure: a sender (aedes, which acknowledges a QoS 1 PUBLISH only when its deliveries are done) waits
  *   until its message is written, and while the socket's buffer is full until it drains; aedes' drain timeout
  *   disconnects a client that stays stalled. A message that waits for the window is accepted at once instead,
@@ -47,6 +48,8 @@ export class OutgoingWindow implements Flushable {
   /** Senders held while the socket is full, until it drains. */
   private held: (() => void)[] = [];
   private stalled = false;
+  /** Wrote at once since the last flush: what comes next in this turn waits for the flush, in one write. */
+  private wroteThisTurn = false;
   private readonly client: AedesClientInternals;
 
   constructor(
@@ -77,15 +80,25 @@ export class OutgoingWindow implements Flushable {
     // Subscribed at QoS 0 only (a retained message replayed at its own QoS): no session state to keep.
     if (packet.qos === 0) this.forget(original);
     this.waiting.push(packet);
-    this.schedule();
     // A live message's sender (aedes, and through it the publisher's read loop) waits until the message is written,
     // as with aedes' own delivery, unless the message has to wait for the window: then it is accepted into the
     // queue at once. Retained messages replayed on SUBSCRIBE (no broker id) are accepted at once, so a replay goes
     // out in batches rather than one message per loop turn, up to REPLAY_BATCH waiting messages.
-    if (this.stalled) this.held.push(done);
-    else if (!original.brokerId && this.waiting.length - this.waitingHead < REPLAY_BATCH) this.accepted(done);
+    if (this.stalled) {
+      this.held.push(done);
+      return;
+    }
+    if (!original.brokerId && this.waiting.length - this.waitingHead < REPLAY_BATCH) this.accepted(done);
     else if (this.fitsWindow()) this.unwritten.push(done);
     else this.accepted(done);
+    this.scheduler.markDirty(this);
+    // The first message of a turn is written at once: in a fan-out, each subscriber's write starts as soon as the
+    // message is routed to it, not after the message has been routed to all of them. Further ones in the same
+    // turn (a fan-in burst) wait for the flush and go out together.
+    if (!this.wroteThisTurn && client.connected && !client.closed) {
+      this.wroteThisTurn = true;
+      this.write();
+    }
   };
 
   /** A PUBACK or PUBCOMP from the client: its slot in the window is free. */
@@ -123,13 +136,27 @@ export class OutgoingWindow implements Flushable {
     if (!this.stalled) this.scheduler.markDirty(this);
   }
 
-  /** Writes what the window lets out; called by the FlushScheduler. */
+  /** Writes what the window lets out, then lets the senders go on; called by the FlushScheduler once per turn. */
   flush(): void {
+    this.wroteThisTurn = false;
+    if (this.stalled) return;
     const client = this.client;
     if (client.closed || !(client.connected || client.connecting)) {
       this.dropAll();
       return;
     }
+    if (!this.write()) return;
+    const written = this.unwritten;
+    this.unwritten = [];
+    callAll(written);
+  }
+
+  /**
+   * Writes the waiting messages the window lets out, in one buffer. False when the socket is full: the senders are
+   * then held until it drains, or until aedes' drain timeout disconnects the client.
+   */
+  private write(): boolean {
+    const client = this.client;
     const batch: PacketLike[] = [];
     while (this.waiting.length > this.waitingHead) {
       const packet = this.waiting[this.waitingHead]!;
@@ -153,15 +180,10 @@ export class OutgoingWindow implements Flushable {
       this.waiting = this.waiting.slice(this.waitingHead);
       this.waitingHead = 0;
     }
-    const written = this.unwritten;
-    this.unwritten = [];
-    if (batch.length === 0 || writeNow(client.conn, encodePublishes(batch))) {
-      callAll(written);
-      return;
-    }
-    // The socket is full: hold the senders until it drains, or until aedes' drain timeout disconnects the client.
+    if (batch.length === 0 || writeNow(client.conn, encodePublishes(batch))) return true;
     this.stalled = true;
-    this.held.push(...written);
+    this.held.push(...this.unwritten);
+    this.unwritten = [];
     client.waitForDrain(() => {
       this.stalled = false;
       const held = this.held;
@@ -169,6 +191,7 @@ export class OutgoingWindow implements Flushable {
       callAll(held);
       if (this.waiting.length > this.waitingHead) this.schedule();
     });
+    return false;
   }
 
   /** The connection is gone: nothing more is sent; a persistent session's messages stay in its store. */

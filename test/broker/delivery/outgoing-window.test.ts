@@ -1,4 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import type { Client } from 'aedes';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { PacketLike } from '../../../src/broker/aedes-internals.js';
+import { FlushScheduler } from '../../../src/broker/delivery/flush-scheduler.js';
+import { OutgoingWindow } from '../../../src/broker/delivery/outgoing-window.js';
 import type { BrokerLimits } from '../../../src/broker/options.js';
 import { collect, connectClient, settle, startTestBroker, type TestBroker } from '../../helpers/broker.js';
 import { decodePublish, PACKET, RawMqttClient } from '../../helpers/raw-mqtt.js';
@@ -209,5 +213,90 @@ describe('QoS of a delivery', () => {
       ['y', 0],
     ]);
     await Promise.all([sub.endAsync(), pub.endAsync()]);
+  });
+});
+
+/** The parts of an aedes client a window uses, with a socket that records its writes. */
+function fakeClient(options: { socketFull?: boolean } = {}) {
+  const writes: string[] = [];
+  const drains: ((error: Error | null) => void)[] = [];
+  const client = {
+    id: 'c',
+    clean: true,
+    closed: false,
+    connected: true,
+    connecting: false,
+    subscriptions: { t: { qos: 1 } },
+    duplicates: {},
+    _nextId: 1,
+    conn: {
+      write(buffer: Buffer) {
+        writes.push(buffer.toString('latin1'));
+        return !options.socketFull;
+      },
+    },
+    waitForDrain(callback: (error: Error | null) => void) {
+      drains.push(callback);
+    },
+    emit() {
+      return true;
+    },
+    broker: {
+      authorizeForward: (_client: unknown, packet: PacketLike) => packet,
+      persistence: { outgoingUpdate: () => Promise.resolve(), outgoingClearMessageId: () => Promise.resolve() },
+    },
+  };
+  const window = new OutgoingWindow(client as unknown as Client, { maxInflight: 0, maxQueued: 0 }, { dropped() {} }, new FlushScheduler());
+  return { window, writes, drains };
+}
+
+let counter = 0;
+function live(payload: string): PacketLike {
+  return { cmd: 'publish', topic: 't', payload: Buffer.from(payload), qos: 1, retain: false, dup: false, brokerId: 'b', brokerCounter: ++counter };
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe('OutgoingWindow writes', () => {
+  it('the first message of a turn at once, and the rest of that turn together at its end', async () => {
+    const { window, writes } = fakeClient();
+    const done = vi.fn();
+    window.deliver(live('<a>'), done);
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toContain('<a>');
+
+    window.deliver(live('<b>'), done);
+    window.deliver(live('<c>'), done);
+    expect(writes).toHaveLength(1);
+    // The senders go on once the turn's writes are done, never from inside deliver().
+    expect(done).not.toHaveBeenCalled();
+
+    await nextTurn();
+    expect(writes).toHaveLength(2);
+    expect(writes[1]).toMatch(/<b>.*<c>/s);
+    expect(done).toHaveBeenCalledTimes(3);
+
+    window.deliver(live('<d>'), done);
+    expect(writes).toHaveLength(3);
+    expect(writes[2]).toContain('<d>');
+  });
+
+  it('holds the senders until the socket drains when the first write fills it', async () => {
+    const { window, writes, drains } = fakeClient({ socketFull: true });
+    const done = vi.fn();
+    window.deliver(live('<a>'), done);
+    window.deliver(live('<b>'), done);
+    expect(writes).toHaveLength(1);
+    await nextTurn();
+    // Nothing more is written to a full socket, and nobody goes on.
+    expect(writes).toHaveLength(1);
+    expect(done).not.toHaveBeenCalled();
+    expect(drains).toHaveLength(1);
+
+    drains[0]!(null);
+    expect(done).toHaveBeenCalledTimes(2);
+    await nextTurn();
+    expect(writes).toHaveLength(2);
+    expect(writes[1]).toContain('<b>');
   });
 });
