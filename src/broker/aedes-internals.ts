@@ -31,8 +31,11 @@ export interface AedesBrokerInternals {
   id: string;
   maxTopicLevels: number;
   persistence: {
-    outgoingUpdate(client: Client, packet: PacketLike): Promise<unknown>;
+    /** aedes' outgoingUpdate, applied before it returns: false when the client has no such message queued. */
+    outgoingUpdateNow(clientId: string, packet: PacketLike): boolean;
     outgoingClearMessageId(client: Client, packet: PacketLike): Promise<unknown>;
+    /** aedes' outgoingClearMessageId, applied before it returns: the message cleared, if there was one. */
+    outgoingClearNow(clientId: string, packet: PacketLike): PacketLike | undefined;
   };
   authorizeForward(client: Client, packet: PacketLike): PacketLike | null | undefined;
   publish(packet: PacketLike, client: Client, done: (error?: Error | null) => void): void;

@@ -9,6 +9,7 @@ import { MessageFlow } from './delivery/message-flow.js';
 import { createMessageEmitter } from './delivery/match-cache.js';
 import { MessageRouter, type PublishDone, type RouterHost, type RoutingStore } from './delivery/message-router.js';
 import { OutgoingWindow } from './delivery/outgoing-window.js';
+import { SubscriptionRegistry } from './delivery/subscription-registry.js';
 import { DropLog } from './drop-log.js';
 import { BrokerError } from './errors.js';
 import { coalesceWrites } from './listeners/coalesce-writes.js';
@@ -63,6 +64,7 @@ export class EmbeddedBroker {
   private readonly persistentWithoutId = new WeakSet<Client>();
   private readonly windows = new WeakMap<object, OutgoingWindow>();
   private readonly flushes = new FlushScheduler();
+  private readonly subscriptionRegistry = new SubscriptionRegistry();
   private readonly dropLog: DropLog;
 
   constructor(
@@ -110,8 +112,8 @@ export class EmbeddedBroker {
           return;
         }
         if (!packet.clientId && packet.clean === false) this.persistentWithoutId.add(client);
-        this.installWindow(client);
-        PacketReader.install(internalsOf(client)._parser, new MessageFlow(client, this.screenPublish, this.flushes));
+        const window = this.installWindow(client);
+        PacketReader.install(internalsOf(client)._parser, new MessageFlow(client, this.screenPublish, this.flushes, window));
         callback(null, true);
       },
       authenticate: (client, username, password, done) => {
@@ -134,7 +136,7 @@ export class EmbeddedBroker {
       },
     });
     this.aedes = aedes;
-    this.route(aedes, new MessageRouter(aedes as unknown as RouterHost, this.persistence as unknown as RoutingStore, matcher, emitter));
+    this.route(aedes, new MessageRouter(aedes as unknown as RouterHost, this.persistence as unknown as RoutingStore, matcher, emitter, this.subscriptionRegistry));
     this.observe(aedes);
     await this.countRetained();
     await this.countRestoredSessions();
@@ -248,7 +250,7 @@ export class EmbeddedBroker {
   }
 
   /** Before CONNECT is handled, so every subscription and replay of this client goes through its window. */
-  private installWindow(client: Client): void {
+  private installWindow(client: Client): OutgoingWindow {
     const window = new OutgoingWindow(
       client,
       { maxInflight: this.options.limits.maxInflightMessages, maxQueued: this.options.limits.maxQueuedMessages },
@@ -256,9 +258,11 @@ export class EmbeddedBroker {
       this.flushes,
     );
     this.windows.set(client, window);
+    this.subscriptionRegistry.observe(client, window);
     const internals = client as unknown as { deliverQoS: OutgoingWindow['deliver']; deliver0: OutgoingWindow['deliver'] };
     internals.deliverQoS = window.deliver;
     internals.deliver0 = window.deliver;
+    return window;
   }
 
   private queueFull(clientId: string): void {

@@ -1,20 +1,27 @@
+import { Fifo } from '../fifo.js';
+
 /** Something with deliveries to write: the OutgoingWindow of a client. */
 export interface Flushable {
   flush(): void;
+  /** Set while the FlushScheduler has it queued, so it is queued once a turn. */
+  queuedForFlush?: boolean;
 }
 
 /**
  * Runs the flushes of every client window that was delivered to in this event-loop turn, in the turn's check phase
  * (setImmediate). Messages are routed while their PUBLISH is read (MessageFlow), in the poll phase; a window writes the
  * turn's first message at once and the rest at its flush, which also lets the senders go on.
+ * The queues keep their storage from turn to turn: a fan-out queues every subscriber's window, every message.
  */
 export class FlushScheduler {
-  private dirty = new Set<Flushable>();
-  private after: Flushable[] = [];
+  private readonly dirty = new Fifo<Flushable>();
+  private readonly after = new Fifo<Flushable>();
   private queued = false;
 
   markDirty(window: Flushable): void {
-    this.dirty.add(window);
+    if (window.queuedForFlush) return;
+    window.queuedForFlush = true;
+    this.dirty.push(window);
     this.queue();
   }
 
@@ -36,11 +43,12 @@ export class FlushScheduler {
 
   private readonly run = (): void => {
     this.queued = false;
-    const windows = this.dirty;
-    this.dirty = new Set();
-    for (const window of windows) window.flush();
-    const after = this.after;
-    this.after = [];
-    for (const task of after) task.flush();
+    // What is queued while this runs waits for the next turn.
+    for (let count = this.dirty.size; count > 0; count--) {
+      const window = this.dirty.shift()!;
+      window.queuedForFlush = false;
+      window.flush();
+    }
+    for (let count = this.after.size; count > 0; count--) this.after.shift()!.flush();
   };
 }

@@ -36,6 +36,8 @@ export class MessageFlow implements PacketTaker {
     client: Client,
     private readonly screen: PublishScreen,
     private readonly scheduler: FlushScheduler,
+    /** The client's delivery window: an acknowledgement frees a slot in it. */
+    private readonly window: { acknowledged(messageId: number): void },
   ) {
     this.client = internalsOf(client);
   }
@@ -89,12 +91,13 @@ export class MessageFlow implements PacketTaker {
     broker.publish(packet, client as unknown as Client, this.published);
   }
 
+  /** What aedes' PUBACK and PUBCOMP handlers do: the message out of the session, aedes' 'ack' event, a free slot. */
   private acknowledge(packet: PacketLike): void {
     const client = this.client;
     const broker = client.broker;
-    const cleared = broker.persistence.outgoingClearMessageId(client as unknown as Client, packet);
-    if (broker.listenerCount('ack') > 0) cleared.then((original) => broker.emit('ack', original, client), this.failed);
-    else cleared.then(undefined, this.failed);
+    const original = broker.persistence.outgoingClearNow(client.id, packet);
+    if (broker.listenerCount('ack') > 0) broker.emit('ack', original, client);
+    this.window.acknowledged(packet.messageId!);
   }
 
   /** PUBACKs for the whole read in one buffer. A publisher that does not read them is not read from either. */
@@ -130,10 +133,6 @@ export class MessageFlow implements PacketTaker {
     client._parsingBatch -= this.owed - 1;
     this.owed = 0;
     client._nextBatch();
-  };
-
-  private readonly failed = (error: Error): void => {
-    this.client.emit('error', error);
   };
 }
 

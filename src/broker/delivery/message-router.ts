@@ -1,6 +1,7 @@
 import type { Client } from 'aedes';
 import { requireFromAedes, type PacketLike } from '../aedes-internals.js';
 import type { TopicMatcher } from './match-cache.js';
+import type { SubscriptionRegistry } from './subscription-registry.js';
 
 const DOLLAR = 0x24;
 const SLASH = 0x2f;
@@ -55,7 +56,8 @@ const Packet = requireFromAedes('aedes-packet') as new (original: object, broker
  * the `$` rule for the persistent subscriptions of wildcard filters, `published` and the 'publish' event once all
  * subscribers have the message, and mqemitter's calling convention for its listeners (aedes' own $SYS listeners
  * and in-process subscribers included). The matcher is mqemitter's own, so subscriptions made through aedes are the
- * ones routed to.
+ * ones routed to; a client subscription's listener is recognised (SubscriptionRegistry) and its window called
+ * directly.
  */
 export class MessageRouter {
   constructor(
@@ -64,6 +66,7 @@ export class MessageRouter {
     private readonly matcher: TopicMatcher,
     /** `this` for the listeners, as mqemitter calls them. */
     private readonly emitter: { closed: boolean },
+    private readonly subscriptions: SubscriptionRegistry,
   ) {}
 
   publish(original: PacketLike, client: Client | null, done: PublishDone): void {
@@ -111,8 +114,11 @@ export class MessageRouter {
     }
     const round = new DeliveryRound(listeners.length, () => this.finish(original, client, done));
     const emitter = this.emitter;
+    const subscriptions = this.subscriptions;
     for (const listener of listeners) {
-      if (listener.length === 1) (listener as (done: () => void) => void).call(emitter, round.release);
+      const routed = subscriptions.routeOf(listener);
+      if (routed) routed.deliverer.deliverLive(packet, routed, round.release);
+      else if (listener.length === 1) (listener as (done: () => void) => void).call(emitter, round.release);
       else (listener as (packet: PacketLike, done: () => void) => void).call(emitter, packet, round.release);
     }
   }

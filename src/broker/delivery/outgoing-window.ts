@@ -2,9 +2,11 @@ import type { Client } from 'aedes';
 import { internalsOf, type AedesClientInternals, type PacketLike } from '../aedes-internals.js';
 import { topicMatches } from '../auth/topic-match.js';
 import { writeNow } from '../listeners/coalesce-writes.js';
+import { callQueued, Fifo } from '../fifo.js';
 import { SmallMap } from '../small-map.js';
 import { encodePublishes } from '../wire/publish-encoder.js';
 import type { Flushable, FlushScheduler } from './flush-scheduler.js';
+import type { LiveDeliverer, RoutedSubscription, SubscriptionRecord } from './subscription-registry.js';
 
 const REPLAY_BATCH = 512;
 const DOLLAR = 0x24;
@@ -38,16 +40,16 @@ export interface WindowEvents {
  * message waiting here is not lost when the connection drops: aedes resends the store on the next connect.
  * QoS 0 messages take the same queue (in order, batched, counted by `maxQueued`) but no slot in the window.
  */
-export class OutgoingWindow implements Flushable {
-  private waiting: PacketLike[] = [];
-  private waitingHead = 0;
+export class OutgoingWindow implements Flushable, LiveDeliverer {
+  private readonly waiting = new Fifo<PacketLike>();
   /** Packet identifiers sent and not yet acknowledged. */
   private readonly inflight = new SmallMap<number, true>();
   /** Senders of the messages the next flush writes. */
-  private unwritten: (() => void)[] = [];
+  private readonly unwritten = new Fifo<() => void>();
   /** Senders held while the socket is full, until it drains. */
-  private held: (() => void)[] = [];
+  private readonly held = new Fifo<() => void>();
   private stalled = false;
+  queuedForFlush = false;
   /** Wrote at once since the last flush: what comes next in this turn waits for the flush, in one write. */
   private wroteThisTurn = false;
   private readonly client: AedesClientInternals;
@@ -88,7 +90,7 @@ export class OutgoingWindow implements Flushable {
       this.held.push(done);
       return;
     }
-    if (!original.brokerId && this.waiting.length - this.waitingHead < REPLAY_BATCH) this.accepted(done);
+    if (!original.brokerId && this.waiting.size < REPLAY_BATCH) this.accepted(done);
     else if (this.fitsWindow()) this.unwritten.push(done);
     else this.accepted(done);
     this.scheduler.markDirty(this);
@@ -101,22 +103,35 @@ export class OutgoingWindow implements Flushable {
     }
   };
 
+  /**
+   * A message the MessageRouter routed to one of this client's subscriptions: what aedes' per-subscription closure
+   * did (the `$` rule of wildcard filters, this client's own copy with no-local and retain-as-published applied),
+   * then deliver().
+   */
+  deliverLive(packet: PacketLike, routed: RoutedSubscription, done: () => void): void {
+    if (routed.blocksDollar && packet.topic.charCodeAt(0) === DOLLAR) {
+      done();
+      return;
+    }
+    this.deliver(new ClientCopy(packet, routed.record), done);
+  }
+
   /** A PUBACK or PUBCOMP from the client: its slot in the window is free. */
   acknowledged(messageId: number): void {
-    if (this.inflight.delete(messageId) && this.waiting.length > this.waitingHead) this.schedule();
+    if (this.inflight.delete(messageId) && this.waiting.size > 0) this.schedule();
   }
 
   /** Waiting beyond what the window will take: mosquitto's queue, limited by max_queued_messages. */
   private queueFull(): boolean {
     const { maxInflight, maxQueued } = this.limits;
     if (maxQueued <= 0 || maxInflight <= 0) return false;
-    return this.waiting.length - this.waitingHead + this.inflight.size >= maxInflight + maxQueued;
+    return this.waiting.size + this.inflight.size >= maxInflight + maxQueued;
   }
 
   /** Everything waiting, the newest included, goes out with the next flush. */
   private fitsWindow(): boolean {
     const { maxInflight } = this.limits;
-    return maxInflight <= 0 || this.waiting.length - this.waitingHead + this.inflight.size <= maxInflight;
+    return maxInflight <= 0 || this.waiting.size + this.inflight.size <= maxInflight;
   }
 
   private windowFull(): boolean {
@@ -146,9 +161,7 @@ export class OutgoingWindow implements Flushable {
       return;
     }
     if (!this.write()) return;
-    const written = this.unwritten;
-    this.unwritten = [];
-    callAll(written);
+    callQueued(this.unwritten);
   }
 
   /**
@@ -157,52 +170,41 @@ export class OutgoingWindow implements Flushable {
    */
   private write(): boolean {
     const client = this.client;
-    const batch: PacketLike[] = [];
-    while (this.waiting.length > this.waitingHead) {
-      const packet = this.waiting[this.waitingHead]!;
+    const waiting = this.waiting;
+    let count = 0;
+    while (count < waiting.size) {
+      const packet = waiting.at(count);
       if (packet.qos > 0) {
         if (this.windowFull()) break;
         packet.messageId = this.nextMessageId();
         this.inflight.set(packet.messageId, true);
-        if (!client.clean && !packet.retain) {
-          // The stores here apply the update before returning, so the message has its identifier in the session
-          // before the client can acknowledge it.
-          client.broker.persistence.outgoingUpdate(client as unknown as Client, packet).then(noop, (error: Error) => client.emit('error', error));
+        // The message gets its identifier in the session before the client can acknowledge it.
+        if (!client.clean && !packet.retain && !client.broker.persistence.outgoingUpdateNow(client.id, packet)) {
+          client.emit('error', new Error(`no queued message ${packet.brokerId}:${packet.brokerCounter} for ${client.id}`));
         }
       }
-      this.waiting[this.waitingHead++] = undefined as unknown as PacketLike;
-      batch.push(packet);
+      count++;
     }
-    if (this.waitingHead === this.waiting.length) {
-      this.waiting = [];
-      this.waitingHead = 0;
-    } else if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
-      this.waiting = this.waiting.slice(this.waitingHead);
-      this.waitingHead = 0;
-    }
-    if (batch.length === 0 || writeNow(client.conn, encodePublishes(batch))) return true;
+    if (count === 0) return true;
+    const buffer = encodePublishes(waiting, count);
+    waiting.drop(count);
+    if (writeNow(client.conn, buffer)) return true;
     this.stalled = true;
-    this.held.push(...this.unwritten);
-    this.unwritten = [];
+    while (this.unwritten.size > 0) this.held.push(this.unwritten.shift()!);
     client.waitForDrain(() => {
       this.stalled = false;
-      const held = this.held;
-      this.held = [];
-      callAll(held);
-      if (this.waiting.length > this.waitingHead) this.schedule();
+      callQueued(this.held);
+      if (this.waiting.size > 0) this.schedule();
     });
     return false;
   }
 
   /** The connection is gone: nothing more is sent; a persistent session's messages stay in its store. */
   private dropAll(): void {
-    this.waiting = [];
-    this.waitingHead = 0;
+    this.waiting.clear();
     this.inflight.clear();
-    const callbacks = [...this.unwritten, ...this.held];
-    this.unwritten = [];
-    this.held = [];
-    callAll(callbacks);
+    callQueued(this.unwritten);
+    callQueued(this.held);
   }
 
   private forget(original: PacketLike): void {
@@ -276,8 +278,30 @@ export class OutgoingWindow implements Flushable {
   }
 }
 
-function callAll(callbacks: (() => void)[]): void {
-  for (const callback of callbacks) callback();
+/** One client's copy of a routed message: numbered, downgraded and written for this client only. */
+class ClientCopy implements PacketLike {
+  readonly cmd = 'publish';
+  readonly topic: string;
+  readonly payload: Buffer;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+  readonly dup = false;
+  messageId: number | undefined = undefined;
+  readonly brokerId: string | null | undefined;
+  readonly brokerCounter: number | undefined;
+  readonly clientId: string | undefined;
+  readonly nl: boolean | undefined;
+
+  constructor(packet: PacketLike, subscription: SubscriptionRecord) {
+    this.topic = packet.topic;
+    this.payload = packet.payload;
+    this.qos = packet.qos;
+    this.retain = subscription.rap ? packet.retain : false;
+    this.brokerId = packet.brokerId;
+    this.brokerCounter = packet.brokerCounter;
+    this.clientId = packet.clientId;
+    this.nl = subscription.nl;
+  }
 }
 
 function noop(): void {}

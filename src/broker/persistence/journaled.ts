@@ -209,11 +209,21 @@ export class JournaledPersistence implements AedesPersistence {
   }
 
   async outgoingUpdate(client: ClientRef, packet: PacketLike): Promise<void> {
-    if (!this.outgoing.update(client.id, packet)) throw new Error('no such packet');
+    if (!this.outgoingUpdateNow(client.id, packet)) throw new Error('no such packet');
+  }
+
+  /** outgoingUpdate without the promise, for the delivery window: false when there is no such message. */
+  outgoingUpdateNow(clientId: string, packet: PacketLike): boolean {
+    return this.outgoing.update(clientId, packet);
   }
 
   async outgoingClearMessageId(client: ClientRef, packet: PacketLike): Promise<PacketLike | undefined> {
-    return this.outgoing.clear(client.id, packet);
+    return this.outgoingClearNow(client.id, packet);
+  }
+
+  /** outgoingClearMessageId without the promise, for acknowledgements read by MessageFlow. */
+  outgoingClearNow(clientId: string, packet: PacketLike): PacketLike | undefined {
+    return this.outgoing.clear(clientId, packet);
   }
 
   outgoingStream(client: ClientRef): Readable {

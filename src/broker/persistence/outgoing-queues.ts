@@ -28,8 +28,10 @@ interface OutgoingEntry {
  */
 interface OutgoingQueue {
   clientId: string;
-  /** Emptied since the last flush, and listed in `emptied`. */
+  /** Emptied, and listed in `emptied`. */
   emptied: boolean;
+  /** Flushes it has stayed empty through; reset by any new message. */
+  idleFlushes: number;
   /** `o:<client id>:`, the disk keys' prefix. */
   keyPrefix: string;
   /** In queue order (insertion order). */
@@ -58,8 +60,10 @@ export class OutgoingQueues {
   private dirty: OutgoingEntry[] = [];
   private deletes: string[] = [];
   /**
-   * Queues that ran empty, dropped at the next flush if still empty. Dropping them at once would rebuild a connected
-   * subscriber's queue (three Maps and its key prefix) for every message it acknowledges before the next one.
+   * Queues that ran empty, dropped once they have stayed empty through a whole flush interval. Dropping them at once
+   * would rebuild a connected subscriber's queue (three SmallMaps and its key prefix) for every message it
+   * acknowledges before the next one; dropping them at the next flush, every few messages (at 40 msg/s, a third of
+   * the bytes allocated per delivery to a persistent session went to rebuilt queues).
    */
   private emptied: OutgoingQueue[] = [];
   private sequence = 0;
@@ -72,6 +76,7 @@ export class OutgoingQueues {
 
   enqueue(clientId: string, packet: StoredPacket): void {
     const queue = this.queueOf(clientId);
+    queue.idleFlushes = 0;
     const entry: OutgoingEntry = {
       sequence: ++this.sequence,
       queue,
@@ -204,7 +209,7 @@ export class OutgoingQueues {
     this.dropEmptied();
   }
 
-  /** Sessions holding a queue (an emptied one counts until the next flush). */
+  /** Sessions holding a queue (an emptied one counts until it is dropped). */
   get queueCount(): number {
     return this.queues.size;
   }
@@ -214,11 +219,18 @@ export class OutgoingQueues {
   }
 
   private dropEmptied(): void {
+    const stillIdle: OutgoingQueue[] = [];
     for (const queue of this.emptied) {
-      queue.emptied = false;
-      if (queue.entries.size === 0 && this.queues.get(queue.clientId) === queue) this.queues.delete(queue.clientId);
+      if (queue.entries.size > 0) {
+        queue.emptied = false;
+      } else if (queue.idleFlushes++ === 0) {
+        stillIdle.push(queue);
+      } else {
+        queue.emptied = false;
+        if (this.queues.get(queue.clientId) === queue) this.queues.delete(queue.clientId);
+      }
     }
-    this.emptied = [];
+    this.emptied = stillIdle;
   }
 
   private markDirty(entry: OutgoingEntry): void {
@@ -233,6 +245,7 @@ export class OutgoingQueues {
       queue = {
         clientId,
         emptied: false,
+        idleFlushes: 0,
         keyPrefix: `${OUTGOING_PREFIX}${encodeURIComponent(clientId)}:`,
         entries: new SmallMap(),
         byBrokerKey: new SmallMap(),

@@ -91,6 +91,9 @@ function fakeClient(options: { routesAtOnce: boolean; socketFull?: boolean }) {
   const writes: Buffer[] = [];
   const drains: ((error: Error | null) => void)[] = [];
   const errors: Error[] = [];
+  const cleared: [string, number][] = [];
+  const freed: number[] = [];
+  const window = { acknowledged: (messageId: number) => freed.push(messageId) };
   const client = {
     id: 'c',
     connected: true,
@@ -117,7 +120,12 @@ function fakeClient(options: { routesAtOnce: boolean; socketFull?: boolean }) {
     },
     broker: {
       maxTopicLevels: 100,
-      persistence: { outgoingClearMessageId: () => Promise.resolve(undefined) },
+      persistence: {
+        outgoingClearNow(clientId: string, packet: PacketLike) {
+          cleared.push([clientId, packet.messageId!]);
+          return undefined;
+        },
+      },
       listenerCount: () => 0,
       emit: () => true,
       publish(packet: PacketLike, _client: unknown, done: (error?: Error | null) => void) {
@@ -126,7 +134,7 @@ function fakeClient(options: { routesAtOnce: boolean; socketFull?: boolean }) {
       },
     },
   };
-  return { client, routed, writes, drains, errors, flow: new MessageFlow(client as unknown as Client, () => {}, new FlushScheduler()) };
+  return { client, routed, writes, drains, errors, cleared, freed, window, flow: new MessageFlow(client as unknown as Client, () => {}, new FlushScheduler(), window) };
 }
 
 function wirePublish(topic: string, qos: number, messageId: number): WirePacket {
@@ -172,18 +180,28 @@ describe('MessageFlow, read loop', () => {
     expect(client._parsingBatch).toBe(0);
   });
 
+  it('takes a PUBACK out of the session and frees its slot in the window, within the read', () => {
+    const { flow, cleared, freed } = fakeClient({ routesAtOnce: true });
+    const puback = new WirePacket('puback', 0, 0);
+    puback.messageId = 42;
+    expect(flow.take(puback)).toBe(true);
+    flow.chunkDone();
+    expect(cleared).toEqual([['c', 42]]);
+    expect(freed).toEqual([42]);
+  });
+
   it('writes the PUBACKs of a read after the deliveries flushed in the same turn', async () => {
     const scheduler = new FlushScheduler();
     const order: string[] = [];
-    const { client, routed } = fakeClient({ routesAtOnce: false });
+    const { client, routed, window } = fakeClient({ routesAtOnce: false });
     client.conn.write = (buffer: Buffer) => {
       order.push(`puback ${buffer.readUInt16BE(2)}`);
       return true;
     };
-    const flow = new MessageFlow(client as unknown as Client, () => {}, scheduler);
+    const flow = new MessageFlow(client as unknown as Client, () => {}, scheduler, window);
     flow.take(wirePublish('t', 1, 5));
     flow.chunkDone();
-    // routing marks a subscriber's window after the read is parsed, as a QoS 1 message waits for the session store
+    // a subscriber's window marked in the same turn (as a QoS 1 message does on the store's first lookup of a topic)
     scheduler.markDirty({ flush: () => order.push('delivery') });
     routed[0]!.done();
     await nextTurn();

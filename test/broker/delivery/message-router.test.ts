@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { PacketLike } from '../../../src/broker/aedes-internals.js';
 import { createMessageEmitter } from '../../../src/broker/delivery/match-cache.js';
 import { MessageRouter, type RouterHost, type RoutingStore } from '../../../src/broker/delivery/message-router.js';
+import { SubscriptionRegistry, type LiveDeliverer } from '../../../src/broker/delivery/subscription-registry.js';
 import type { AedesPersistence } from '../../../src/broker/persistence.js';
 import { JournaledPersistence } from '../../../src/broker/persistence/journaled.js';
 
@@ -23,7 +24,8 @@ async function setup(maxTopicLevels = 100) {
   };
   await store.setup(host);
   const { emitter, matcher } = createMessageEmitter();
-  const router = new MessageRouter(host as RouterHost, store as unknown as RoutingStore, matcher, emitter);
+  const registry = new SubscriptionRegistry();
+  const router = new MessageRouter(host as RouterHost, store as unknown as RoutingStore, matcher, emitter, registry);
   const listen = (filter: string, listener: Listener | ((done: () => void) => void)) => matcher.add(filter, listener);
   const queued = async (clientId: string) => {
     const out: PacketLike[] = [];
@@ -34,7 +36,7 @@ async function setup(maxTopicLevels = 100) {
     new Promise<Error | null | undefined>((resolve) =>
       router.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: false, dup: false, ...extra }, null, resolve),
     );
-  return { store, host, router, listen, queued, publish };
+  return { store, host, router, registry, listen, queued, publish };
 }
 
 describe('MessageRouter', () => {
@@ -133,5 +135,23 @@ describe('MessageRouter', () => {
     expect(await publish('a/b/c/d', 'x', 0)).toEqual(new Error('topic has too many levels'));
     expect(listener).not.toHaveBeenCalled();
     expect(host.published).not.toHaveBeenCalled();
+  });
+
+  it('hands a message for a client subscription straight to that client\'s window, not to aedes\' listener', async () => {
+    const { registry, listen, publish } = await setup();
+    const live: [string, number][] = [];
+    const window: LiveDeliverer = {
+      deliverLive: (packet, routed, done) => (live.push([packet.payload.toString(), routed.record.qos]), done()),
+    };
+    const client = { subscriptions: Object.create(null) as Record<string, unknown> };
+    registry.observe(client as never, window);
+    // As aedes subscribes: the record into client.subscriptions, then the listener into the matcher.
+    const aedesListener = vi.fn();
+    client.subscriptions['s/#'] = { qos: 1, func: aedesListener, rap: false, nl: false };
+    listen('s/#', aedesListener);
+    await publish('s/1', 'hello', 1);
+    expect(live).toEqual([['hello', 1]]);
+    expect(aedesListener).not.toHaveBeenCalled();
+    expect(registry.routeOf(aedesListener)?.blocksDollar).toBe(false);
   });
 });

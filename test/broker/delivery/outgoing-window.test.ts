@@ -299,4 +299,19 @@ describe('OutgoingWindow writes', () => {
     expect(writes).toHaveLength(2);
     expect(writes[1]).toContain('<b>');
   });
+
+  it('of a routed message: not $ topics for a filter starting with a wildcard, and the retain flag cleared', async () => {
+    const { window, writes } = fakeClient();
+    const done = vi.fn();
+    const wildcard = { deliverer: window, record: { qos: 1, func: () => {} }, blocksDollar: true };
+    window.deliverLive({ ...live('<sys>'), topic: '$SYS/x' }, wildcard, done);
+    expect(writes).toEqual([]);
+    expect(done).toHaveBeenCalledTimes(1);
+
+    window.deliverLive({ ...live('<kept>'), retain: true }, wildcard, done);
+    expect(writes).toHaveLength(1);
+    // PUBLISH, QoS 1, retain 0: 0x32.
+    expect(writes[0]!.charCodeAt(0)).toBe(0x32);
+    expect(writes[0]).toContain('<kept>');
+  });
 });

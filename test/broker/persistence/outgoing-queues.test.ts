@@ -10,11 +10,13 @@ function queues(): OutgoingQueues {
 }
 
 describe('OutgoingQueues', () => {
-  it('keeps an emptied queue until the next flush, then drops it', () => {
+  it('keeps an emptied queue until it has stayed empty through a whole flush interval, then drops it', () => {
     const q = queues();
     q.enqueue('c', message(1));
     q.update('c', { ...message(1), messageId: 7 });
     expect(q.clear('c', { messageId: 7 })).toMatchObject({ brokerCounter: 1 });
+    expect(q.queueCount).toBe(1);
+    q.takeChanges();
     expect(q.queueCount).toBe(1);
     q.takeChanges();
     expect(q.queueCount).toBe(0);
@@ -32,6 +34,13 @@ describe('OutgoingQueues', () => {
     expect(changes.puts).toHaveLength(1);
     q.clear('c', message(2));
     expect(q.takeChanges().deletes).toEqual([changes.puts[0]![0]]);
+    expect(q.queueCount).toBe(1);
+    // Used again within the interval: kept for another one.
+    q.enqueue('c', message(3));
+    q.clear('c', message(3));
+    q.takeChanges();
+    expect(q.queueCount).toBe(1);
+    q.takeChanges();
     expect(q.queueCount).toBe(0);
   });
 
