@@ -1,8 +1,12 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
-// The flag caps V8's young generation at 4 MiB per semi-space. V8 sizes it from the machine's memory: 16 MiB on the
-// 24 GB machine the benches run on, less on a Pi with little RAM. After a burst of connections the larger one stays
-// grown, and the idle broker kept ~26 KiB of RSS per connection instead of ~18 (bench/broker, idle scenario), for
-// a CPU cost at full rate within the bench's noise. bench/ starts the gateway with the flags of this line.
+#!/usr/bin/env -S node --max-semi-space-size=4 --no-memory-reducer
+// --max-semi-space-size=4 caps V8's young generation at 4 MiB per semi-space. V8 sizes it from the machine's memory:
+// 16 MiB on the 24 GB machine the benches run on, less on a Pi with little RAM. After a burst of connections the
+// larger one stays grown, and the idle broker kept ~26 KiB of RSS per connection instead of ~18 (bench/broker, idle
+// scenario), for a CPU cost at full rate within the bench's noise.
+// --no-memory-reducer: V8's memory reducer (made for idle browser tabs) takes a broker at a steady 40 msg/s for idle
+// and runs a full mark-compact ~8 s later, with incremental steps of up to 8 ms on the main thread (--trace-gc,
+// bench/broker fanout-q1-2k): the largest stalls of those runs. The ordinary GC heuristics still bound the heap.
+// bench/ starts the gateway with the flags of this line.
 import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createBroker } from '../broker/index.js';
