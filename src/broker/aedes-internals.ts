@@ -33,7 +33,6 @@ export interface AedesBrokerInternals {
   persistence: {
     /** aedes' outgoingUpdate, applied before it returns: false when the client has no such message queued. */
     outgoingUpdateNow(clientId: string, packet: PacketLike): boolean;
-    outgoingClearMessageId(client: Client, packet: PacketLike): Promise<unknown>;
     /** aedes' outgoingClearMessageId, applied before it returns: the message cleared, if there was one. */
     outgoingClearNow(clientId: string, packet: PacketLike): PacketLike | undefined;
   };

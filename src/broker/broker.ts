@@ -275,7 +275,7 @@ export class EmbeddedBroker {
     callback(null);
   }
 
-  /** A refused PUBLISH is marked to be acknowledged and dropped (see routeDroppedPackets), and logged. */
+  /** A refused PUBLISH is marked to be acknowledged and dropped (see route), and logged. */
   private readonly screenPublish = (client: Client, packet: PublishPacket | PacketLike): void => {
     const reason = this.refusePublish(client, packet);
     if (!reason) return;

@@ -209,7 +209,7 @@ export class OutgoingWindow implements Flushable, LiveDeliverer {
 
   private forget(original: PacketLike): void {
     const client = this.client;
-    if (original.qos > 0 && !client.clean) client.broker.persistence.outgoingClearMessageId(client as unknown as Client, original).then(noop, noop);
+    if (original.qos > 0 && !client.clean) client.broker.persistence.outgoingClearNow(client.id, original);
   }
 
   /** aedes' own filtering, then the copy sent to this client at the QoS it subscribed with. */
@@ -304,4 +304,3 @@ class ClientCopy implements PacketLike {
   }
 }
 
-function noop(): void {}

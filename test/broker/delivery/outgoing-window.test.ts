@@ -243,7 +243,7 @@ function fakeClient(options: { socketFull?: boolean } = {}) {
     },
     broker: {
       authorizeForward: (_client: unknown, packet: PacketLike) => packet,
-      persistence: { outgoingUpdate: () => Promise.resolve(), outgoingClearMessageId: () => Promise.resolve() },
+      persistence: { outgoingUpdateNow: () => true, outgoingClearNow: () => undefined },
     },
   };
   const window = new OutgoingWindow(client as unknown as Client, { maxInflight: 0, maxQueued: 0 }, { dropped() {} }, new FlushScheduler());
