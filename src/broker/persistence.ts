@@ -99,8 +99,9 @@ export function limitQueuedMessages(
 }
 
 /**
- * Calls `onAcknowledged` for every PUBACK and PUBCOMP a client sends: aedes hands each to the store to clear the
- * message, whatever the session, and tells nobody else.
+ * Calls `onAcknowledged` for every PUBACK and PUBCOMP that aedes itself handles: it hands each to the store to clear
+ * the message, whatever the session, and tells nobody else. Those of a connected client are read by MessageFlow,
+ * which frees the window's slot itself.
  */
 export function observeAcknowledgements(
   persistence: AedesPersistence,

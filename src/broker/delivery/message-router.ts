@@ -24,7 +24,7 @@ export interface RoutingStore {
   storeRetained(packet: PacketLike): Promise<unknown>;
   subscriptionsByTopic(topic: string): Promise<unknown>;
   /** The persistent subscriptions matching `topic` when known without waiting. */
-  subscribersNow?(topic: string): StoredSubscription[] | undefined;
+  subscribersNow(topic: string): StoredSubscription[] | undefined;
   outgoingEnqueueCombi(subs: StoredSubscription[], packet: PacketLike): Promise<unknown>;
 }
 
@@ -86,7 +86,7 @@ export class MessageRouter {
       this.deliver(original, packet, client, done);
       return;
     }
-    const subscribers = this.store.subscribersNow?.(packet.topic);
+    const subscribers = this.store.subscribersNow(packet.topic);
     if (subscribers) {
       this.enqueue(subscribers, packet);
       this.deliver(original, packet, client, done);
