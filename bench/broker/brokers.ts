@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -133,7 +133,11 @@ export async function startBroker(kind: BrokerKind, options: StartOptions = {}):
         await exited;
         clearTimeout(timer);
       }
-      if (process.env.BENCH_KEEP_LOGS) await copyFile(logFile, path.join(process.env.BENCH_KEEP_LOGS, `${kind}-${port}.log`));
+      const keep = process.env.BENCH_KEEP_LOGS;
+      if (keep) {
+        await mkdir(keep, { recursive: true });
+        await copyFile(logFile, path.join(keep, `${kind}-${port}.log`));
+      }
       await rm(dir, { recursive: true, force: true });
     },
   };
