@@ -221,6 +221,29 @@ describe('JournaledPersistence', () => {
     expect(now()).toBeUndefined();
   });
 
+  it('does not keep a lookup that was under way while a subscription changed', async () => {
+    // An inner store whose lookups answer late, after the change has been made.
+    const inner = new MemoryPersistence();
+    const lookUp = (inner.subscriptionsByTopic as (topic: string) => Promise<unknown>).bind(inner);
+    let answer: (() => void) | undefined;
+    inner.subscriptionsByTopic = (topic: string) => {
+      const found = lookUp(topic);
+      return new Promise((resolve) => (answer = () => resolve(found)));
+    };
+    const p = new JournaledPersistence(undefined, inner, 60_000);
+    await p.setup({ id: 'b', counter: 0 });
+    open.push(p);
+    const lookup = p.subscriptionsByTopic('home/t');
+    await p.addSubscriptions({ id: 'dash' }, [{ topic: 'home/#', qos: 1 }]);
+    answer!();
+    expect(await lookup).toEqual([]);
+    expect(p.subscribersNow('home/t')).toBeUndefined();
+    inner.subscriptionsByTopic = lookUp;
+    expect(p.subscribersNow('home/t')).toBeUndefined();
+    expect(((await p.subscriptionsByTopic('home/t')) as { clientId: string }[]).map((s) => s.clientId)).toEqual(['dash']);
+    expect(p.subscribersNow('home/t')?.map((s) => s.clientId)).toEqual(['dash']);
+  });
+
   it('works without a journal: the same store, in memory only', async () => {
     const p = new JournaledPersistence(undefined, new MemoryPersistence(), 10);
     await p.setup({ id: 'b', counter: 0 });

@@ -53,9 +53,9 @@ export class JournaledPersistence implements AedesPersistence {
   private readonly storedSubscriptions = new Set<string>();
   private readonly outgoing = new OutgoingQueues();
   /** subscriptionsByTopic results: one trie walk per topic instead of one per QoS > 0 message. */
-  private readonly subscribersByTopic = new Map<string, Promise<unknown>>();
-  /** The same lists once resolved, for subscribersNow(). */
-  private readonly resolvedSubscribers = new Map<string, Subscription[]>();
+  private readonly subscribersByTopic = new Map<string, Subscription[]>();
+  /** Counts subscription changes: a lookup that saw an older count has a list that may be out of date. */
+  private subscriptionChanges = 0;
   private readonly incoming = new Map<string, Set<number>>();
   /** Keys on disk (or in a batch being written), so deleting anything else needs no disk write. */
   private readonly written = new Set<string>();
@@ -146,8 +146,8 @@ export class JournaledPersistence implements AedesPersistence {
   }
 
   private forgetSubscribers(): void {
+    this.subscriptionChanges++;
     this.subscribersByTopic.clear();
-    this.resolvedSubscribers.clear();
   }
 
   /** The persistent sessions read back from disk at start, with their subscription filters. */
@@ -164,30 +164,26 @@ export class JournaledPersistence implements AedesPersistence {
   }
 
   subscriptionsByTopic(topic: string): Promise<unknown> {
-    let found = this.subscribersByTopic.get(topic);
-    if (!found) {
-      // Bounded: a broker that sees many distinct topics starts over rather than grow.
-      if (this.subscribersByTopic.size >= SUBSCRIBERS_CACHE_SIZE) {
-        this.subscribersByTopic.clear();
-        this.resolvedSubscribers.clear();
+    const known = this.subscribersByTopic.get(topic);
+    if (known) return Promise.resolve(known);
+    const changes = this.subscriptionChanges;
+    return (this.call('subscriptionsByTopic', topic) as Promise<Subscription[]>).then((found) => {
+      // Kept unless a subscription changed while the inner store was looking (the list may predate the change).
+      if (changes === this.subscriptionChanges) {
+        // Bounded: a broker that sees many distinct topics starts over rather than grow.
+        if (this.subscribersByTopic.size >= SUBSCRIBERS_CACHE_SIZE) this.subscribersByTopic.clear();
+        this.subscribersByTopic.set(topic, found);
       }
-      const lookup = this.call('subscriptionsByTopic', topic) as Promise<unknown>;
-      found = lookup;
-      // Kept for subscribersNow() unless a subscription changed meanwhile (which empties the cache).
-      lookup.then((subs) => {
-        if (this.subscribersByTopic.get(topic) === lookup) this.resolvedSubscribers.set(topic, subs as Subscription[]);
-      }, noop);
-      this.subscribersByTopic.set(topic, lookup);
-    }
-    return found;
+      return found;
+    });
   }
 
   /**
-   * The persistent subscriptions matching `topic` when a lookup has already resolved them and nothing changed since,
+   * The persistent subscriptions matching `topic` when a lookup has already found them and nothing changed since,
    * else undefined (then ask subscriptionsByTopic). Lets the router queue and deliver a message in one go.
    */
   subscribersNow(topic: string): Subscription[] | undefined {
-    return this.resolvedSubscribers.get(topic);
+    return this.subscribersByTopic.get(topic);
   }
 
   countOffline(): Promise<unknown> {
@@ -391,4 +387,3 @@ function incomingKey(clientId: string, messageId: number): string {
   return `${INCOMING}${encodeURIComponent(clientId)}:${messageId}`;
 }
 
-function noop(): void {}
