@@ -136,7 +136,7 @@ export class EmbeddedBroker {
       },
     });
     this.aedes = aedes;
-    this.route(aedes, new MessageRouter(aedes as unknown as RouterHost, this.persistence as unknown as RoutingStore, matcher, emitter, this.subscriptionRegistry));
+    this.route(aedes, new MessageRouter(aedes as unknown as RouterHost, this.persistence as unknown as RoutingStore, matcher, emitter, this.subscriptionRegistry, this.flushes));
     this.observe(aedes);
     await this.countRetained();
     await this.countRestoredSessions();

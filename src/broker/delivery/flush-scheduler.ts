@@ -17,6 +17,9 @@ export class FlushScheduler {
   private readonly dirty = new Fifo<Flushable>();
   private readonly after = new Fifo<Flushable>();
   private queued = false;
+  /** hold() calls not yet released; while there are any, the flush is queued but not scheduled. */
+  private holds = 0;
+  private scheduleOnRelease = false;
 
   markDirty(window: Flushable): void {
     if (window.queuedForFlush) return;
@@ -35,10 +38,26 @@ export class FlushScheduler {
     this.queue();
   }
 
+  /**
+   * Puts off scheduling the turn's flush until release(): the MessageRouter holds it while it hands a message to its
+   * subscribers. Scheduling is a setImmediate, which on a CPU back from idle took 10-30 µs: done at the first
+   * subscriber's markDirty it delayed the writes to the other 49 of a fan-out.
+   */
+  hold(): void {
+    this.holds++;
+  }
+
+  release(): void {
+    if (--this.holds > 0 || !this.scheduleOnRelease) return;
+    this.scheduleOnRelease = false;
+    setImmediate(this.run);
+  }
+
   private queue(): void {
     if (this.queued) return;
     this.queued = true;
-    setImmediate(this.run);
+    if (this.holds > 0) this.scheduleOnRelease = true;
+    else setImmediate(this.run);
   }
 
   private readonly run = (): void => {

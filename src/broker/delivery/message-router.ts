@@ -38,6 +38,12 @@ export interface RouterHost {
   emit(event: string, ...args: unknown[]): boolean;
 }
 
+/** Held while a message is handed to its subscribers (FlushScheduler): their writes first, then the turn's flush. */
+export interface FlushHold {
+  hold(): void;
+  release(): void;
+}
+
 /** A subscriber as mqemitter keeps it: aedes' per-subscription function, or an in-process listener. */
 type Listener = ((packet: PacketLike, done: () => void) => void) | ((done: () => void) => void);
 
@@ -67,6 +73,7 @@ export class MessageRouter {
     /** `this` for the listeners, as mqemitter calls them. */
     private readonly emitter: { closed: boolean },
     private readonly subscriptions: SubscriptionRegistry,
+    private readonly flushes: FlushHold,
   ) {}
 
   publish(original: PacketLike, client: Client | null, done: PublishDone): void {
@@ -115,11 +122,16 @@ export class MessageRouter {
     const round = new DeliveryRound(listeners.length, () => this.finish(original, client, done));
     const emitter = this.emitter;
     const subscriptions = this.subscriptions;
-    for (const listener of listeners) {
-      const routed = subscriptions.routeOf(listener);
-      if (routed) routed.deliverer.deliverLive(packet, routed, round.release);
-      else if (listener.length === 1) (listener as (done: () => void) => void).call(emitter, round.release);
-      else (listener as (packet: PacketLike, done: () => void) => void).call(emitter, packet, round.release);
+    this.flushes.hold();
+    try {
+      for (const listener of listeners) {
+        const routed = subscriptions.routeOf(listener);
+        if (routed) routed.deliverer.deliverLive(packet, routed, round.release);
+        else if (listener.length === 1) (listener as (done: () => void) => void).call(emitter, round.release);
+        else (listener as (packet: PacketLike, done: () => void) => void).call(emitter, packet, round.release);
+      }
+    } finally {
+      this.flushes.release();
     }
   }
 

@@ -31,4 +31,27 @@ describe('FlushScheduler', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(flushed).toEqual(['a', 'b']);
   });
+
+  it('schedules no flush while held, and one when the last hold is released', async () => {
+    const scheduler = new FlushScheduler();
+    const flushed: string[] = [];
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    scheduler.hold();
+    scheduler.hold();
+    scheduler.markDirty({ flush: () => flushed.push('a') });
+    await turn();
+    scheduler.release();
+    await turn();
+    expect(flushed).toEqual([]);
+    scheduler.release();
+    await turn();
+    expect(flushed).toEqual(['a']);
+
+    // Released with nothing marked: nothing scheduled, and marking afterwards schedules as usual.
+    scheduler.hold();
+    scheduler.release();
+    scheduler.markDirty({ flush: () => flushed.push('b') });
+    await turn();
+    expect(flushed).toEqual(['a', 'b']);
+  });
 });

@@ -25,7 +25,9 @@ async function setup(maxTopicLevels = 100) {
   await store.setup(host);
   const { emitter, matcher } = createMessageEmitter();
   const registry = new SubscriptionRegistry();
-  const router = new MessageRouter(host as RouterHost, store as unknown as RoutingStore, matcher, emitter, registry);
+  const flushEvents: string[] = [];
+  const flushes = { hold: () => flushEvents.push('hold'), release: () => flushEvents.push('release') };
+  const router = new MessageRouter(host as RouterHost, store as unknown as RoutingStore, matcher, emitter, registry, flushes);
   const listen = (filter: string, listener: Listener | ((done: () => void) => void)) => matcher.add(filter, listener);
   const queued = async (clientId: string) => {
     const out: PacketLike[] = [];
@@ -36,7 +38,7 @@ async function setup(maxTopicLevels = 100) {
     new Promise<Error | null | undefined>((resolve) =>
       router.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: false, dup: false, ...extra }, null, resolve),
     );
-  return { store, host, router, registry, listen, queued, publish };
+  return { store, host, router, registry, listen, queued, publish, flushEvents };
 }
 
 describe('MessageRouter', () => {
@@ -102,6 +104,28 @@ describe('MessageRouter', () => {
     expect(done).toHaveBeenCalledWith(null);
     expect(host.published).toHaveBeenCalledWith(original, null, done);
     expect(host.emit).toHaveBeenCalledWith('publish', original, null);
+  });
+
+  it('holds the turn\'s flush while it hands a message to its subscribers, and releases it when a listener throws', async () => {
+    const { listen, publish, flushEvents, router } = await setup();
+    listen('t', (_packet, done) => {
+      flushEvents.push('deliver 1');
+      done();
+    });
+    listen('t', (_packet, done) => {
+      flushEvents.push('deliver 2');
+      done();
+    });
+    await publish('t', 'x', 0);
+    expect(flushEvents).toEqual(['hold', 'deliver 1', 'deliver 2', 'release']);
+
+    flushEvents.length = 0;
+    listen('u', () => {
+      throw new Error('listener failed');
+    });
+    const packet = { cmd: 'publish' as const, topic: 'u', payload: Buffer.from('x'), qos: 0 as const, retain: false, dup: false };
+    expect(() => router.publish(packet, null, () => {})).toThrow('listener failed');
+    expect(flushEvents).toEqual(['hold', 'release']);
   });
 
   it('hands listeners aedes\' packet: the next broker counter, the publisher\'s client id', async () => {
