@@ -7,7 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { shebangNodeFlags } from '../node-flags.js';
 
-export type BrokerKind = 'ours' | 'mosquitto';
+/** ours, Debian's mosquitto, or the floor of a Node broker (node-floor.ts: forwards frames, nothing more). */
+export type BrokerKind = 'ours' | 'mosquitto' | 'floor';
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -77,6 +78,11 @@ export async function startBroker(kind: BrokerKind, options: StartOptions = {}):
     );
     file = MOSQUITTO;
     args = ['-c', conf];
+  } else if (kind === 'floor') {
+    // The same node flags as our broker, so that the difference is the broker's code.
+    const flags = shebangNodeFlags(path.join(ROOT, 'src/cli/main.ts'));
+    file = process.execPath;
+    args = [...flags, '--import', 'tsx', path.join(ROOT, 'bench/broker/node-floor.ts'), String(port)];
   } else {
     const config = path.join(dir, 'broker.yaml');
     await writeFile(
@@ -105,7 +111,7 @@ export async function startBroker(kind: BrokerKind, options: StartOptions = {}):
   const logFile = path.join(options.outDir ?? dir, `${kind}.log`);
   const log = openSync(logFile, 'a');
   const child = spawn(file, args, {
-    cwd: kind === 'ours' ? ROOT : dir,
+    cwd: kind === 'mosquitto' ? dir : ROOT,
     stdio: ['ignore', log, log],
     env: { ...process.env, ...options.env },
   });

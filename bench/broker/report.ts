@@ -56,18 +56,27 @@ function median(values: number[]): number {
 
 const fmt = (v: number | undefined, digits: number) => (v === undefined || Number.isNaN(v) ? '' : v.toFixed(digits));
 
-/** A Markdown table: one row per scenario and metric, ours | mosquitto | ours/mosquitto. */
+/**
+ * A Markdown table: one row per scenario and metric, ours | mosquitto | ours/mosquitto, and node floor |
+ * floor/mosquitto when the floor ran.
+ */
 export function formatTable(scenarios: string[], results: Results): string {
-  const rows: string[][] = [['scenario', 'metric', 'ours', 'mosquitto', 'ours/mosq']];
+  const withFloor = Object.keys(results.floor).length > 0;
+  const rows: string[][] = [['scenario', 'metric', 'ours', 'mosquitto', 'ours/mosq', ...(withFloor ? ['node floor', 'floor/mosq'] : [])]];
+  const ratio = (column: Column, a: number | undefined, b: number | undefined) =>
+    column.ratio && a !== undefined && b !== undefined && b !== 0 ? `${(a / b).toFixed(2)}×` : '';
   for (const name of scenarios) {
     const ours = results.ours[name];
     const mosq = results.mosquitto[name];
+    const floor = results.floor[name];
     for (const column of COLUMNS) {
       const a = ours ? column.value(ours) : undefined;
       const b = mosq ? column.value(mosq) : undefined;
-      if (a === undefined && b === undefined) continue;
-      const ratio = column.ratio && a !== undefined && b !== undefined && b !== 0 ? `${(a / b).toFixed(2)}×` : '';
-      rows.push([name, column.label, fmt(a, column.digits), fmt(b, column.digits), ratio]);
+      const f = floor ? column.value(floor) : undefined;
+      if (a === undefined && b === undefined && f === undefined) continue;
+      const row = [name, column.label, fmt(a, column.digits), fmt(b, column.digits), ratio(column, a, b)];
+      if (withFloor) row.push(fmt(f, column.digits), ratio(column, f, b));
+      rows.push(row);
     }
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

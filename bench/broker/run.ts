@@ -4,6 +4,8 @@
  *                           [--repeat N] [--max-steal PCT] [--client wire|mqttjs] [--clean-subscribers] [--max-inflight N]
  *                           [--cpu-prof DIR] [--heap-snapshot DIR] [--alloc-profile DIR]
  *                           [--persistence on|off]   (off: ours in memory, for experiments only)
+ * --broker takes a list too: ours,mosquitto,floor. `floor` is node-floor.ts, a Node process that only forwards frames:
+ * what any broker running on Node pays per message, for the fixed-rate scenarios (it has no flow control at full rate).
  * --repeat N runs every scenario N times, the brokers taking turns, and reports the median of each figure (losses
  * added up): on a shared VM one run's tail latency says more about the neighbours than about the broker.
  * --warmup S: load before the measured window. Our broker is JIT-compiled: in quiet runs with 1 s of warm-up, most of
@@ -59,15 +61,17 @@ const scenarios = only ? SCENARIOS.filter((s) => only.includes(s.name)) : SCENAR
 if (only && scenarios.length !== only.length) {
   throw new Error(`--only: unknown scenario; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
 }
-const kinds: BrokerKind[] =
-  values.broker === 'both' ? ['ours', 'mosquitto'] : values.broker === 'ours' || values.broker === 'mosquitto' ? [values.broker] : [];
-if (kinds.length === 0) throw new Error('--broker: ours, mosquitto or both');
+const KINDS: readonly BrokerKind[] = ['ours', 'mosquitto', 'floor'];
+const kinds = [...new Set((values.broker === 'both' ? 'ours,mosquitto' : values.broker!).split(',').map((k) => k.trim()))] as BrokerKind[];
+if (kinds.length === 0 || kinds.some((k) => !KINDS.includes(k))) {
+  throw new Error('--broker: ours, mosquitto, both, floor (the floor of a Node broker, node-floor.ts), or a list: ours,mosquitto,floor');
+}
 if (kinds.includes('mosquitto') && !hasMosquitto()) {
   console.warn('mosquitto is not installed (/usr/sbin/mosquitto): measuring ours only');
   kinds.splice(kinds.indexOf('mosquitto'), 1);
 }
 
-const runs: Record<BrokerKind, Record<string, ScenarioResult[]>> = { ours: {}, mosquitto: {} };
+const runs: Record<BrokerKind, Record<string, ScenarioResult[]>> = { ours: {}, mosquitto: {}, floor: {} };
 const commands: Partial<Record<BrokerKind, string>> = {};
 
 console.log(
@@ -89,7 +93,7 @@ for (let round = 1; round <= repeat; round++) {
     }
   }
 }
-const results = { ours: combineRuns(runs.ours), mosquitto: combineRuns(runs.mosquitto) };
+const results = { ours: combineRuns(runs.ours), mosquitto: combineRuns(runs.mosquitto), floor: combineRuns(runs.floor) };
 
 console.log('');
 for (const [kind, command] of Object.entries(commands)) console.log(`${kind}: ${command}`);
