@@ -29,7 +29,7 @@ export class MessageFlow implements PacketTaker {
   private acks: number[] = [];
   private took = false;
   private reading = false;
-  /** Routings that completed while the read was still being parsed: the read loop is resumed after it. */
+  /** Routings that completed while the read was still being parsed: counted off at its end. */
   private owed = 0;
 
   constructor(
@@ -73,7 +73,13 @@ export class MessageFlow implements PacketTaker {
       client._parsingBatch++;
       this.scheduler.runAfterFlushes(this.ackWriter);
     }
-    if (this.owed > 0) process.nextTick(this.settle);
+    if (this.owed > 0) {
+      // Routings that completed during the parse, counted off now: read-loop.ts pauses the connection only after the
+      // parse, so resuming cannot read re-entrantly from here.
+      client._parsingBatch -= this.owed - 1;
+      this.owed = 0;
+      client._nextBatch();
+    }
   }
 
   private publish(packet: PacketLike): void {
@@ -123,16 +129,9 @@ export class MessageFlow implements PacketTaker {
       client.emit('error', error);
       return;
     }
-    // Never from inside the parse: aedes' read loop would read and parse the next chunk re-entrantly.
+    // Not from inside the parse (that would read the next chunk re-entrantly): counted off at its end, in chunkDone.
     if (this.reading) this.owed++;
     else client._nextBatch();
-  };
-
-  private readonly settle = (): void => {
-    const client = this.client;
-    client._parsingBatch -= this.owed - 1;
-    this.owed = 0;
-    client._nextBatch();
   };
 }
 
