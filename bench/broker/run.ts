@@ -67,7 +67,7 @@ if (kinds.length === 0 || kinds.some((k) => !KINDS.includes(k))) {
   throw new Error('--broker: ours, mosquitto, both, floor (the floor of a Node broker, node-floor.ts), or a list: ours,mosquitto,floor');
 }
 if (kinds.includes('mosquitto') && !hasMosquitto()) {
-  console.warn('mosquitto is not installed (/usr/sbin/mosquitto): measuring ours only');
+  console.warn('mosquitto is not installed (/usr/sbin/mosquitto): measuring without it');
   kinds.splice(kinds.indexOf('mosquitto'), 1);
 }
 
