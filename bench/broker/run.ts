@@ -2,6 +2,7 @@
  * Broker benchmark: the embedded broker (a separate process, durable persistence on) against Debian's mosquitto.
  *   npm run bench:broker -- [--duration 5] [--warmup 5] [--only fanin-q1,idle] [--broker ours|mosquitto|both] [--json out.json]
  *                           [--repeat N] [--max-steal PCT] [--client wire|mqttjs] [--clean-subscribers] [--max-inflight N]
+ *                           [--slice S] [--sequential]
  *                           [--cpu-prof DIR] [--heap-snapshot DIR] [--alloc-profile DIR]
  *                           [--persistence on|off]   (off: ours in memory, for experiments only)
  * --broker takes a list too: ours,mosquitto,floor. `floor` is node-floor.ts, a Node process that only forwards frames:
@@ -12,6 +13,9 @@
  * its fixed-rate latency tail fell in the first two measured seconds, while V8 was still optimising the hot path.
  * --alloc-profile DIR samples what our broker allocates during each load scenario's measured window (objects already
  * collected included) and reports bytes per delivery; the sampling costs CPU, so read only that figure from such runs.
+ * Fixed-rate scenarios (*-2k) with more than one broker run them all at once, taking turns: each gets the load alone
+ * for --slice S seconds (default 1), in turn, until each has had --duration; see runInterleaved in scenarios.ts.
+ * --sequential measures them one after the other instead, as the full-rate ones always are.
  * --max-steal PCT runs a load scenario again (up to 4 more times) when the hypervisor withheld more than PCT % of
  * a core during its measured window; a run that never got under it is kept and flagged.
  */
@@ -21,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { hasMosquitto, startBroker, type BrokerKind, type StartOptions } from './brokers.js';
+import { hasMosquitto, startBroker, type BrokerKind, type BrokerProcess, type StartOptions } from './brokers.js';
 import type { ClientKind } from './client.js';
 import { SCENARIOS, type Scenario, type ScenarioResult } from './scenarios.js';
 import { checkGoals, combineRuns, formatGoals, formatTable } from './report.js';
@@ -42,6 +46,8 @@ const { values } = parseArgs({
     'max-inflight': { type: 'string' },
     repeat: { type: 'string', default: '1' },
     'max-steal': { type: 'string' },
+    sequential: { type: 'boolean', default: false },
+    slice: { type: 'string', default: '1' },
   },
 });
 
@@ -53,6 +59,8 @@ const repeat = Number(values.repeat);
 if (!(Number.isInteger(repeat) && repeat >= 1 && repeat <= 50)) throw new Error('--repeat: runs per scenario, 1 to 50');
 const maxSteal = values['max-steal'] === undefined ? undefined : Number(values['max-steal']);
 if (maxSteal !== undefined && !(maxSteal >= 0)) throw new Error('--max-steal: a percentage of one core, e.g. 10');
+const sliceSeconds = Number(values.slice);
+if (!(sliceSeconds >= 0.1 && sliceSeconds <= 60)) throw new Error('--slice: seconds, 0.1 to 60');
 const ATTEMPTS = 5;
 const client = values.client as ClientKind;
 if (client !== 'wire' && client !== 'mqttjs') throw new Error('--client: wire or mqttjs');
@@ -81,6 +89,19 @@ console.log(
 );
 for (let round = 1; round <= repeat; round++) {
   for (const scenario of scenarios) {
+    if (interleaves(scenario)) {
+      const prefixes = kinds.map((kind) => `${repeat > 1 ? `[${round}/${repeat}] ` : ''}${kind.padEnd(9)} ${scenario.name.padEnd(13)}`);
+      let results = await runInterleaved(scenario);
+      for (let attempt = 2; results.some(noisy) && attempt <= ATTEMPTS; attempt++) {
+        results.forEach((result, i) => console.log(`${prefixes[i]} ${summary(result)}: run again`));
+        results = await runInterleaved(scenario);
+      }
+      results.forEach((result, i) => {
+        (runs[kinds[i]!][scenario.name] ??= []).push(result);
+        console.log(`${prefixes[i]} ${summary(result)}`);
+      });
+      continue;
+    }
     for (const kind of kinds) {
       const prefix = `${repeat > 1 ? `[${round}/${repeat}] ` : ''}${kind.padEnd(9)} ${scenario.name.padEnd(13)}`;
       let result = await runOnce(kind, scenario);
@@ -112,7 +133,12 @@ if (values.json) {
   );
 }
 
-async function runOnce(kind: BrokerKind, scenario: Scenario): Promise<ScenarioResult> {
+/** Fixed-rate scenarios with more than one broker take turns in slices, unless told otherwise or profiling memory. */
+function interleaves(scenario: Scenario): boolean {
+  return scenario.interleave !== undefined && kinds.length > 1 && !values.sequential && !values['alloc-profile'];
+}
+
+async function startOptions(kind: BrokerKind, scenario: Scenario): Promise<StartOptions> {
   const options: StartOptions = { persistence: values.persistence !== 'off' };
   if (values['max-inflight'] !== undefined) options.maxInflight = Number(values['max-inflight']);
   if (kind === 'ours' && values['cpu-prof']) {
@@ -120,6 +146,35 @@ async function runOnce(kind: BrokerKind, scenario: Scenario): Promise<ScenarioRe
     await mkdir(dir, { recursive: true });
     options.nodeFlags = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
   }
+  return options;
+}
+
+async function runInterleaved(scenario: Scenario): Promise<ScenarioResult[]> {
+  const brokers: BrokerProcess[] = [];
+  try {
+    for (const kind of kinds) {
+      const broker = await startBroker(kind, await startOptions(kind, scenario));
+      commands[kind] = broker.command;
+      brokers.push(broker);
+    }
+    return await scenario.interleave!({ brokers, client, durationSeconds, warmupSeconds, sliceSeconds, cleanSubscribers: values['clean-subscribers'] });
+  } finally {
+    await Promise.all(brokers.map((broker) => broker.stop()));
+    await settleDisk();
+  }
+}
+
+/**
+ * What a broker wrote (our journal under full load: megabytes) is written back by the kernel after it exits; without
+ * this the next scenario measures that writeback as "other CPU" and in its tail latency.
+ */
+async function settleDisk(): Promise<void> {
+  execFileSync('sync');
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+}
+
+async function runOnce(kind: BrokerKind, scenario: Scenario): Promise<ScenarioResult> {
+  const options = await startOptions(kind, scenario);
   if (kind === 'ours' && values['heap-snapshot'] && scenario.name === 'idle') {
     const dir = path.resolve(values['heap-snapshot']);
     await mkdir(dir, { recursive: true });
@@ -153,10 +208,7 @@ async function runOnce(kind: BrokerKind, scenario: Scenario): Promise<ScenarioRe
     return result;
   } finally {
     await broker.stop();
-    // What a broker wrote (our journal under full load: megabytes) is written back by the kernel after it exits;
-    // without this the next scenario measures that writeback as "other CPU" and in its tail latency.
-    execFileSync('sync');
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await settleDisk();
   }
 }
 

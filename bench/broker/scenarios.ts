@@ -1,7 +1,7 @@
-import { machineCpuSeconds, type BrokerProcess } from './brokers.js';
+import { machineCpuSeconds, type BrokerProcess, type MachineCpu } from './brokers.js';
 import { connectClient, type BenchClient, type ClientKind } from './client.js';
-import { decodePayload, encodePayload, nowMicros, type Decoded } from './payload.js';
-import { LatencyRecorder, SeqSet } from './stats.js';
+import { LoadSession, type LoadSpec } from './load-session.js';
+import { encodePayload } from './payload.js';
 
 export interface ScenarioContext {
   broker: BrokerProcess;
@@ -51,21 +51,17 @@ export interface Scenario {
   name: string;
   description: string;
   run(ctx: ScenarioContext): Promise<ScenarioResult>;
+  /** Fixed-rate scenarios: all brokers at once, taking turns in short slices (see runInterleaved). */
+  interleave?(ctx: InterleaveContext): Promise<ScenarioResult[]>;
 }
 
-interface LoadSpec {
-  publishers: number;
-  subscribers: number;
-  qos: 0 | 1;
-  /** Messages per second published in total; undefined: as fast as the broker delivers them. */
-  rate?: number;
-  /** Full rate: messages per publisher published and not yet delivered to every subscriber. */
-  window: number;
+export interface InterleaveContext extends Omit<ScenarioContext, 'broker' | 'onIdle' | 'onWindow'> {
+  brokers: BrokerProcess[];
+  /** Seconds of one slice. */
+  sliceSeconds: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-// Full-rate window override, for experiments: BENCH_WINDOW=200
-const WINDOW = process.env.BENCH_WINDOW ? Number(process.env.BENCH_WINDOW) : undefined;
 
 export const SCENARIOS: Scenario[] = [
   load('fanin-q0', '10 publishers → 1 subscriber, QoS 0, full rate', { publishers: 10, subscribers: 1, qos: 0, window: 50 }),
@@ -86,160 +82,123 @@ export const SCENARIOS: Scenario[] = [
 ];
 
 function load(name: string, description: string, spec: LoadSpec): Scenario {
-  return { name, description, run: (ctx) => runLoad(name, spec, ctx) };
+  const scenario: Scenario = { name, description, run: (ctx) => runLoad(name, spec, ctx) };
+  if (spec.rate !== undefined) scenario.interleave = (ctx) => runInterleaved(name, spec, ctx);
+  return scenario;
+}
+
+/** CPU counters of the machine, the broker and this process, to take the difference of over a measured span. */
+interface CpuMark {
+  machine: MachineCpu;
+  broker: number;
+  loadgen: NodeJS.CpuUsage;
+  atMs: number;
+}
+
+async function markCpu(broker: BrokerProcess): Promise<CpuMark> {
+  const [machine, cpu] = await Promise.all([machineCpuSeconds(), broker.cpuSeconds()]);
+  return { machine, broker: cpu, loadgen: process.cpuUsage(), atMs: performance.now() };
+}
+
+/** CPU seconds used between two marks, summed over the spans of a run. */
+class CpuSpans {
+  seconds = 0;
+  broker = 0;
+  loadgen = 0;
+  machineBusy = 0;
+  steal = 0;
+
+  add(from: CpuMark, to: CpuMark): void {
+    this.seconds += (to.atMs - from.atMs) / 1000;
+    this.broker += to.broker - from.broker;
+    this.loadgen += (to.loadgen.user - from.loadgen.user + to.loadgen.system - from.loadgen.system) / 1e6;
+    this.machineBusy += to.machine.busy - from.machine.busy;
+    this.steal += to.machine.steal - from.machine.steal;
+  }
+}
+
+function loadResult(session: LoadSession, cpu: CpuSpans, measuredSeconds: number, rssKiB: number): ScenarioResult {
+  return {
+    msgsPerSec: session.measuredDeliveries / measuredSeconds,
+    p50Ms: session.latencies.percentile(50),
+    p99Ms: session.latencies.percentile(99),
+    sent: session.sent.reduce((a, b) => a + b, 0),
+    lost: session.expected() - session.received(),
+    duplicates: session.duplicates,
+    reordered: session.reordered,
+    cpuUsPerMsg: session.measuredDeliveries > 0 ? (cpu.broker * 1e6) / session.measuredDeliveries : undefined,
+    brokerCpuPct: (cpu.broker / cpu.seconds) * 100,
+    loadgenCpuPct: (cpu.loadgen / cpu.seconds) * 100,
+    otherCpuPct: ((cpu.machineBusy - cpu.broker - cpu.loadgen) / cpu.seconds) * 100,
+    stealCpuPct: (cpu.steal / cpu.seconds) * 100,
+    rssKiB,
+  };
 }
 
 async function runLoad(name: string, spec: LoadSpec, ctx: ScenarioContext): Promise<ScenarioResult> {
   const { broker } = ctx;
-  const topic = `bench/${name}`;
-  const topicBuffer = Buffer.from(topic);
-  const P = spec.publishers;
-  const S = spec.subscribers;
-
-  const subscribers: BenchClient[] = [];
-  for (let i = 0; i < S; i++) {
-    const clean = spec.qos === 0 || ctx.cleanSubscribers;
-    const sub = await connectClient(ctx.client, broker.port, { clientId: `${name}-sub-${i}`, clean });
-    await sub.subscribe(topic, spec.qos);
-    subscribers.push(sub);
-  }
-  const publishers: BenchClient[] = [];
-  for (let p = 0; p < P; p++) publishers.push(await connectClient(ctx.client, broker.port, { clientId: `${name}-pub-${p}`, clean: true }));
-
-  const sent = new Array<number>(P).fill(0);
-  const delivered = new Array<number>(P).fill(0);
-  // sequence numbers seen, per subscriber and publisher: repeats are duplicates, lower than the last one reordered
-  const seen = subscribers.map(() => Array.from({ length: P }, () => new SeqSet()));
-  let duplicates = 0;
-  let reordered = 0;
-  let measuring = false;
-  let measureStartUs = Infinity;
-  let measureEndUs = Infinity;
-  let measuredDeliveries = 0;
-  const latencies = new LatencyRecorder();
-  const decoded: Decoded = { publisher: 0, seq: 0, sentMicros: 0 };
-  const pumpScheduled = new Array<boolean>(P).fill(false);
-  let stopped = false;
-
-  const schedulePump = (p: number) => {
-    if (spec.rate !== undefined || pumpScheduled[p] || stopped) return;
-    pumpScheduled[p] = true;
-    setImmediate(() => {
-      pumpScheduled[p] = false;
-      pump(p);
-    });
-  };
-
-  subscribers.forEach((sub, s) => {
-    const mine = seen[s]!;
-    sub.onMessage = (_topic, payload) => {
-      if (!decodePayload(payload, decoded)) return;
-      const p = decoded.publisher;
-      const order = mine[p]!.add(decoded.seq);
-      if (order === 'duplicate') {
-        duplicates++;
-        return;
-      }
-      if (order === 'reordered') reordered++;
-      delivered[p]!++;
-      const now = nowMicros();
-      if (measuring && decoded.sentMicros >= measureStartUs && now <= measureEndUs) {
-        measuredDeliveries++;
-        latencies.add((now - decoded.sentMicros) / 1000);
-      }
-      schedulePump(p);
-    };
-  });
-
-  const publishOne = (p: number, now: number) => {
-    publishers[p]!.publish(topicBuffer, encodePayload(p, sent[p]!, now), spec.qos);
-    sent[p]!++;
-  };
-
-  // Full rate: keep `window` messages per publisher on their way, refilled as deliveries come in.
-  const pump = (p: number) => {
-    if (stopped) return;
-    const pub = publishers[p]!;
-    const outstanding = sent[p]! - Math.floor(delivered[p]! / S);
-    const window = WINDOW ?? spec.window;
-    let n = window - outstanding;
-    if (spec.qos === 1) n = Math.min(n, window - pub.inflight);
-    if (pub.writableLength > 1 << 20) n = 0;
-    const now = nowMicros();
-    for (let i = 0; i < n; i++) publishOne(p, now);
-  };
-  publishers.forEach((pub, p) => {
-    pub.onAck = () => schedulePump(p);
-  });
-
-  let ticker: NodeJS.Timeout | undefined;
-  const startMs = performance.now();
-  if (spec.rate === undefined) {
-    for (let p = 0; p < P; p++) pump(p);
-  } else {
-    // Fixed rate: each publisher at rate/P, paced on a 1 ms timer, their phases spread evenly over a period. In step,
-    // the ten fan-in publishers would all send in the same tick every 5 ms: bursts of ten, not one message per 0.5 ms.
-    const perPublisher = spec.rate / P;
-    ticker = setInterval(() => {
-      const elapsed = performance.now() - startMs;
-      const now = nowMicros();
-      for (let p = 0; p < P; p++) {
-        const due = Math.min(Math.floor((elapsed * perPublisher) / 1000 + p / P) - sent[p]!, 1000);
-        for (let i = 0; i < due; i++) publishOne(p, now);
-      }
-    }, 1);
-  }
-
+  const session = await LoadSession.open(broker, name, spec, ctx);
+  session.start();
   await sleep(ctx.warmupSeconds * 1000);
   await ctx.onWindow?.('start', broker);
-  const machine0 = await machineCpuSeconds();
-  const cpu0 = await broker.cpuSeconds();
-  const loadgen0 = process.cpuUsage();
-  measureStartUs = nowMicros();
-  measuring = true;
+  const cpu = new CpuSpans();
+  const from = await markCpu(broker);
+  session.openWindow();
   await sleep(ctx.durationSeconds * 1000);
-  measureEndUs = nowMicros();
-  const cpu1 = await broker.cpuSeconds();
-  const loadgen = process.cpuUsage(loadgen0);
-  const machine1 = await machineCpuSeconds();
+  session.closeWindow();
+  const to = await markCpu(broker);
+  cpu.add(from, to);
   const rss = await broker.rssKiB();
   await ctx.onWindow?.('end', broker);
-  const measuredSeconds = (measureEndUs - measureStartUs) / 1e6;
-
   // Stop publishing and let everything in flight arrive before counting losses.
-  stopped = true;
-  if (ticker) clearInterval(ticker);
-  const expected = () => sent.reduce((a, b) => a + b, 0) * S;
-  const got = () => delivered.reduce((a, b) => a + b, 0);
-  // Generous: on a VM whose CPU is being stolen a backlog can take seconds to move, and a message that arrives late
-  // is not lost.
-  const deadline = Date.now() + 60_000;
-  let last = -1;
-  let stallSince = Date.now();
-  while (got() < expected() && Date.now() < deadline) {
-    await sleep(50);
-    if (got() !== last) {
-      last = got();
-      stallSince = Date.now();
-    } else if (Date.now() - stallSince > 10_000) break;
-  }
-  const result: ScenarioResult = {
-    msgsPerSec: measuredDeliveries / measuredSeconds,
-    p50Ms: latencies.percentile(50),
-    p99Ms: latencies.percentile(99),
-    sent: sent.reduce((a, b) => a + b, 0),
-    lost: expected() - got(),
-    duplicates,
-    reordered,
-    cpuUsPerMsg: measuredDeliveries > 0 ? ((cpu1 - cpu0) * 1e6) / measuredDeliveries : undefined,
-    brokerCpuPct: ((cpu1 - cpu0) / measuredSeconds) * 100,
-    loadgenCpuPct: ((loadgen.user + loadgen.system) / 1e6 / measuredSeconds) * 100,
-    otherCpuPct: ((machine1.busy - machine0.busy - (cpu1 - cpu0) - (loadgen.user + loadgen.system) / 1e6) / measuredSeconds) * 100,
-    stealCpuPct: ((machine1.steal - machine0.steal) / measuredSeconds) * 100,
-    rssKiB: rss,
-  };
-  await Promise.all([...publishers, ...subscribers].map((c) => c.close()));
+  session.pause();
+  await session.settle();
+  const result = loadResult(session, cpu, cpu.seconds, rss);
+  await session.close();
   return result;
+}
+
+/**
+ * A fixed-rate scenario on every broker in turn, slice by slice: all brokers run, one gets the load for
+ * `sliceSeconds`, its messages are let arrive, then the next one's turn (in reverse order every other round). The
+ * latency tail of a fixed-rate run is made by stalls of a few ms outside the broker (on this VM, a few per second,
+ * at a rate that changes from one minute to the next); brokers measured one after the other, 30 s apart, met
+ * different weather and their ratio moved by 2× from run to run. Taking turns every second, they share it.
+ * Each broker's load first runs alone for the warm-up. CPU figures cover the slices and the waits after them.
+ */
+async function runInterleaved(name: string, spec: LoadSpec, ctx: InterleaveContext): Promise<ScenarioResult[]> {
+  const sessions: LoadSession[] = [];
+  try {
+    for (const broker of ctx.brokers) sessions.push(await LoadSession.open(broker, name, spec, ctx));
+    for (const session of sessions) {
+      session.start();
+      await sleep(ctx.warmupSeconds * 1000);
+      session.pause();
+      await session.settle();
+    }
+    const cpu = sessions.map(() => new CpuSpans());
+    const measured = sessions.map(() => 0);
+    const slices = Math.max(1, Math.round(ctx.durationSeconds / ctx.sliceSeconds));
+    for (let round = 0; round < slices; round++) {
+      const order = round % 2 === 0 ? sessions : [...sessions].reverse();
+      for (const session of order) {
+        const i = sessions.indexOf(session);
+        const from = await markCpu(session.broker);
+        const startMs = performance.now();
+        session.openWindow();
+        session.start();
+        await sleep(ctx.sliceSeconds * 1000);
+        session.pause();
+        session.closeWindow();
+        measured[i] = measured[i]! + (performance.now() - startMs) / 1000;
+        await session.settle();
+        cpu[i]!.add(from, await markCpu(session.broker));
+      }
+    }
+    return await Promise.all(sessions.map(async (session, i) => loadResult(session, cpu[i]!, measured[i]!, await session.broker.rssKiB())));
+  } finally {
+    await Promise.all(sessions.map((session) => session.close()));
+  }
 }
 
 const IDLE_CONNECTIONS = 2000;
