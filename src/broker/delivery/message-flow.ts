@@ -28,9 +28,14 @@ export class MessageFlow implements PacketTaker {
   /** Identifiers of the QoS 1 PUBLISH packets of this read, acknowledged together at its end. */
   private acks: number[] = [];
   private took = false;
+  /** Between the first packet taken from a read and the read's end. */
   private reading = false;
+  /** The FlushScheduler is held for this read: what it routes is written at its end (chunkDone). */
+  private holding = false;
   /** Routings that completed while the read was still being parsed: counted off at its end. */
   private owed = 0;
+  /** PUBLISH packets handed to the broker and not yet routed. */
+  private routing = 0;
 
   constructor(
     client: Client,
@@ -46,6 +51,10 @@ export class MessageFlow implements PacketTaker {
     const client = this.client;
     if (!client.connected || client.closed) return false;
     this.reading = true;
+    if (!this.holding) {
+      this.holding = true;
+      this.scheduler.hold();
+    }
     switch (packet.cmd) {
       case 'publish':
         if (packet.qos === 2) return false;
@@ -63,16 +72,27 @@ export class MessageFlow implements PacketTaker {
   }
 
   chunkDone(): void {
-    this.reading = false;
-    if (!this.took) return;
-    this.took = false;
     const client = this.client;
-    if (client._keepaliveInterval > 0) client._keepaliveTimer?.refresh();
-    if (this.acks.length > 0) {
-      // The read loop waits for the acknowledgements too: written after this turn's deliveries (see FlushScheduler).
-      client._parsingBatch++;
-      this.scheduler.runAfterFlushes(this.ackWriter);
+    let acksAfterTurn = false;
+    if (this.took) {
+      this.took = false;
+      if (client._keepaliveInterval > 0) client._keepaliveTimer?.refresh();
+      if (this.acks.length > 0) {
+        // The read loop waits for the acknowledgements too. They follow the deliveries (see FlushScheduler): at the
+        // end of this read when all of its messages are routed, as nearly always; else at the end of the turn, by
+        // when the store has answered its first lookup of a topic.
+        client._parsingBatch++;
+        if (this.routing === 0) this.scheduler.runAfterFlushes(this.ackWriter);
+        else acksAfterTurn = true;
+      }
     }
+    if (this.holding) {
+      this.holding = false;
+      // Still `reading`: routings completed by these writes are counted off below, not re-entrantly.
+      this.scheduler.releaseNow();
+    }
+    if (acksAfterTurn) this.scheduler.runAfterFlushes(this.ackWriter);
+    this.reading = false;
     if (this.owed > 0) {
       // Routings that completed during the parse, counted off now: read-loop.ts pauses the connection only after the
       // parse, so resuming cannot read re-entrantly from here.
@@ -94,7 +114,8 @@ export class MessageFlow implements PacketTaker {
     if (packet.qos === 1) this.acks.push(packet.messageId!);
     // Counted like aedes' own handlers: the read loop goes on once the count is back to zero.
     client._parsingBatch++;
-    broker.publish(packet, client as unknown as Client, this.published);
+    this.routing++;
+    broker.publish(packet, client as unknown as Client, this.routed);
   }
 
   /** What aedes' PUBACK and PUBCOMP handlers do: the message out of the session, aedes' 'ack' event, a free slot. */
@@ -122,6 +143,11 @@ export class MessageFlow implements PacketTaker {
     if (client.closed || writeNow(client.conn, buffer)) this.published();
     else client.waitForDrain(this.published);
   }
+
+  private readonly routed = (error?: Error | null): void => {
+    this.routing--;
+    this.published(error);
+  };
 
   private readonly published = (error?: Error | null): void => {
     const client = this.client;

@@ -38,7 +38,7 @@ export interface RouterHost {
   emit(event: string, ...args: unknown[]): boolean;
 }
 
-/** Held while a message is handed to its subscribers (FlushScheduler): their writes first, then the turn's flush. */
+/** Held while a message is handed to its subscribers (FlushScheduler): their writes first, then the flush. */
 export interface FlushHold {
   hold(): void;
   release(): void;

@@ -28,8 +28,9 @@ export interface WindowEvents {
  *
  * - an in-flight window: at most `maxInflight` messages sent and not yet acknowledged (PUBACK, or PUBCOMP for
  *   QoS 2); the rest wait in order, and beyond `maxQueued` of them new ones are dropped, like mosquitto;
- * - batching: the first message of an event-loop turn is written as soon as it is routed (and its sender released
- *   if the socket took it); what follows in the same turn is encoded into one Buffer and written at the turn's end.
+ * - batching: the first message after a flush is written as soon as it is routed (and its sender released if the
+ *   socket took it); what follows before the next flush (the end of the read that routed it, see FlushScheduler) is
+ *   encoded into one Buffer and written then.
  *   aedes spent two setImmediate, a packet copy, a bound function and five socket chunks on every message;
  * - backpressure: a sender (aedes, which acknowledges a QoS 1 PUBLISH only when its deliveries are done) waits
  *   until its message is written, and while the socket's buffer is full until it drains; aedes' drain timeout
@@ -50,8 +51,8 @@ export class OutgoingWindow implements Flushable, LiveDeliverer {
   private readonly held = new Fifo<() => void>();
   private stalled = false;
   queuedForFlush = false;
-  /** Wrote at once since the last flush: what comes next in this turn waits for the flush, in one write. */
-  private wroteThisTurn = false;
+  /** Wrote at once since the last flush: what comes next waits for the flush, in one write. */
+  private wroteSinceFlush = false;
   private readonly client: AedesClientInternals;
 
   constructor(
@@ -93,17 +94,17 @@ export class OutgoingWindow implements Flushable, LiveDeliverer {
     if (!original.brokerId && this.waiting.size < REPLAY_BATCH) this.accepted(done);
     else if (this.fitsWindow()) this.unwritten.push(done);
     else this.accepted(done);
-    // The first message of a turn is written at once: in a fan-out, each subscriber's write starts as soon as the
-    // message is routed to it, not after the message has been routed to all of them. Further ones in the same
-    // turn (a fan-in burst) wait for the flush and go out together.
-    if (!this.wroteThisTurn && client.connected && !client.closed) {
-      this.wroteThisTurn = true;
+    // The first message after a flush is written at once: in a fan-out, each subscriber's write starts as soon as
+    // the message is routed to it, not after the message has been routed to all of them. Further ones before the
+    // flush (the rest of a burst read at once) wait for it and go out together.
+    if (!this.wroteSinceFlush && client.connected && !client.closed) {
+      this.wroteSinceFlush = true;
       // Taken by the socket: a live message's sender goes on now rather than at the flush. At 2,000 msg/s of fan-in
       // the wait for the flush (a setImmediate, then a nextTick to resume reading) was a third of the p99.
       if (this.write() && original.brokerId) callQueued(this.unwritten);
     }
-    // After the write: the turn's first markDirty may schedule the flush (a setImmediate, 10-30 µs on a CPU back
-    // from idle). The router holds that off until every subscriber has its message; a retained replay does not.
+    // After the write: outside a read, the first markDirty schedules the flush (a setImmediate, 10-30 µs on a CPU
+    // back from idle). The router holds that off until every subscriber has its message; a retained replay does not.
     this.scheduler.markDirty(this);
   };
 
@@ -155,9 +156,9 @@ export class OutgoingWindow implements Flushable, LiveDeliverer {
     if (!this.stalled) this.scheduler.markDirty(this);
   }
 
-  /** Writes what the window lets out, then lets the senders go on; called by the FlushScheduler once per turn. */
+  /** Writes what the window lets out, then lets the senders go on; called by the FlushScheduler. */
   flush(): void {
-    this.wroteThisTurn = false;
+    this.wroteSinceFlush = false;
     if (this.stalled) return;
     const client = this.client;
     if (client.closed || !(client.connected || client.connecting)) {

@@ -92,8 +92,12 @@ export class PacketReader {
 
   read(chunk: Buffer): void {
     if (this.failed) return;
-    this.decodeAll(chunk);
-    this.taker?.chunkDone();
+    try {
+      this.decodeAll(chunk);
+    } finally {
+      // Even when a handler threw: the taker may hold shared state (the FlushScheduler) until the read ends.
+      this.taker?.chunkDone();
+    }
   }
 
   private decodeAll(chunk: Buffer): void {

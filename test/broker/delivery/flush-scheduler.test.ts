@@ -54,4 +54,33 @@ describe('FlushScheduler', () => {
     await turn();
     expect(flushed).toEqual(['a', 'b']);
   });
+
+  it('flushes in the call that ends a read\'s hold, after any inner hold, and only when something is queued', async () => {
+    const scheduler = new FlushScheduler();
+    const flushed: string[] = [];
+    scheduler.hold(); // the read
+    scheduler.hold(); // the router, inside it
+    scheduler.markDirty({ flush: () => flushed.push('a') });
+    scheduler.release();
+    expect(flushed).toEqual([]);
+    scheduler.releaseNow();
+    expect(flushed).toEqual(['a']);
+    // Nothing left for the next turn.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(flushed).toEqual(['a']);
+
+    // A flush already scheduled before the read: the read's end runs it, the scheduled run finds nothing.
+    scheduler.markDirty({ flush: () => flushed.push('b') });
+    scheduler.hold();
+    scheduler.markDirty({ flush: () => flushed.push('c') });
+    scheduler.releaseNow();
+    expect(flushed).toEqual(['a', 'b', 'c']);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(flushed).toEqual(['a', 'b', 'c']);
+
+    // A read that queued nothing flushes nothing.
+    scheduler.hold();
+    scheduler.releaseNow();
+    expect(flushed).toEqual(['a', 'b', 'c']);
+  });
 });

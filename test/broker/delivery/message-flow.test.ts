@@ -148,20 +148,19 @@ function wirePublish(topic: string, qos: number, messageId: number): WirePacket 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('MessageFlow, read loop', () => {
-  it('does not resume reading while a read is being parsed; routings that completed meanwhile count off at its end', async () => {
+  it('does not resume reading while a read is being parsed; routings that completed meanwhile count off at its end', () => {
     const { client, flow, writes } = fakeClient({ routesAtOnce: true });
     expect(flow.take(wirePublish('t', 1, 1))).toBe(true);
     expect(flow.take(wirePublish('t', 0, 0))).toBe(true);
     // Both routed at once, and still counted: nothing may resume reading from inside the parse.
     expect(client.nextBatches).toBe(0);
     expect(client._parsingBatch).toBe(2);
-    flow.chunkDone();
-    // Counted off at the end of the read; what remains is the PUBACK write.
-    expect(client.nextBatches).toBe(1);
-    expect(client._parsingBatch).toBe(1);
     expect(writes).toEqual([]);
-    await nextTurn();
+    flow.chunkDone();
+    // Every message of the read routed: its PUBACK is written at the end of the read, and everything counted off
+    // there, in one call.
     expect(writes).toEqual([Buffer.from([0x40, 2, 0, 1])]);
+    expect(client.nextBatches).toBe(1);
     expect(client._parsingBatch).toBe(0);
   });
 
@@ -177,6 +176,27 @@ describe('MessageFlow, read loop', () => {
     await nextTurn();
     expect(writes).toEqual([Buffer.from([0x40, 2, 0, 1, 0x40, 2, 0, 2])]);
     expect(client._parsingBatch).toBe(0);
+  });
+
+  it('writes what a read routed, then its PUBACKs, before the read ends', () => {
+    const scheduler = new FlushScheduler();
+    const order: string[] = [];
+    const { client, window } = fakeClient({ routesAtOnce: true });
+    client.conn.write = (buffer: Buffer) => {
+      order.push(`puback ${buffer.readUInt16BE(2)}`);
+      return true;
+    };
+    const subscriber = { flush: () => order.push('delivery') };
+    client.broker.publish = (_packet: PacketLike, _client: unknown, done: (error?: Error | null) => void) => {
+      scheduler.markDirty(subscriber);
+      done();
+    };
+    const flow = new MessageFlow(client as unknown as Client, () => {}, scheduler, window);
+    flow.take(wirePublish('t', 1, 3));
+    flow.take(wirePublish('t', 1, 4));
+    expect(order).toEqual([]);
+    flow.chunkDone();
+    expect(order).toEqual(['delivery', 'puback 3']);
   });
 
   it('takes a PUBACK out of the session and frees its slot in the window, within the read', () => {

@@ -124,6 +124,19 @@ describe('PacketReader', () => {
     });
   }
 
+  it('ends the read for its taker even when handling a packet threw', () => {
+    const parser = connectedParser();
+    const ended = vi.fn();
+    PacketReader.install(parser, {
+      take: () => {
+        throw new Error('handler failed');
+      },
+      chunkDone: ended,
+    });
+    expect(() => parser.parse(frames[0]!)).toThrow('handler failed');
+    expect(ended).toHaveBeenCalledTimes(1);
+  });
+
   it('leaves MQTT 5 connections to mqtt-packet', () => {
     const parser = mqttPacket.parser();
     parser.parse(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'c', clean: true, keepalive: 60 }));
