@@ -13,6 +13,8 @@ const require = createRequire(import.meta.url);
 export interface AedesPersistence {
   setup(broker: unknown): Promise<void>;
   outgoingEnqueueCombi(subs: { clientId: string }[], packet: unknown): Promise<unknown>;
+  /** The same, applied before it returns; outgoingEnqueueCombi goes through it. */
+  outgoingEnqueueNow(subs: { clientId: string }[], packet: unknown): void;
   outgoingClearMessageId(client: { id: string }, packet: unknown): Promise<unknown>;
   createRetainedStreamCombi(patterns: string[]): Readable;
   outgoingStream(client: { id: string }): Readable;
@@ -75,10 +77,10 @@ export function limitQueuedMessages(
 ): AedesPersistence {
   if (limit <= 0) return persistence;
   const queued = new Map<string, number>();
-  const enqueue = persistence.outgoingEnqueueCombi.bind(persistence);
+  const enqueue = persistence.outgoingEnqueueNow.bind(persistence);
   const stream = persistence.outgoingStream.bind(persistence);
 
-  persistence.outgoingEnqueueCombi = (subs, packet) => {
+  persistence.outgoingEnqueueNow = (subs, packet) => {
     const accepted = subs.filter((sub) => {
       if (isConnected(sub.clientId)) return true;
       const count = queued.get(sub.clientId) ?? 0;
@@ -89,7 +91,7 @@ export function limitQueuedMessages(
       queued.set(sub.clientId, count + 1);
       return true;
     });
-    return enqueue(accepted, packet);
+    enqueue(accepted, packet);
   };
   persistence.outgoingStream = (client) => {
     queued.delete(client.id);

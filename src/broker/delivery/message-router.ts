@@ -25,7 +25,7 @@ export interface RoutingStore {
   subscriptionsByTopic(topic: string): Promise<unknown>;
   /** The persistent subscriptions matching `topic` when known without waiting. */
   subscribersNow(topic: string): StoredSubscription[] | undefined;
-  outgoingEnqueueCombi(subs: StoredSubscription[], packet: PacketLike): Promise<unknown>;
+  outgoingEnqueueNow(subs: StoredSubscription[], packet: PacketLike): void;
 }
 
 /** The parts of the aedes broker the router reads and calls. */
@@ -110,7 +110,11 @@ export class MessageRouter {
     if (subscribers.length === 0) return;
     // MQTT-4.7.2-1: filters starting with a wildcard do not match topics starting with '$'.
     const eligible = packet.topic.charCodeAt(0) === DOLLAR ? subscribers.filter((sub) => !startsWithWildcard(sub.topic)) : subscribers;
-    this.store.outgoingEnqueueCombi(eligible, packet).then(undefined, this.failed);
+    try {
+      this.store.outgoingEnqueueNow(eligible, packet);
+    } catch (error) {
+      this.failed(error as Error);
+    }
   }
 
   private deliver(original: PacketLike, packet: PacketLike, client: Client | null, done: PublishDone): void {

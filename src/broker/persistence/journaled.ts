@@ -201,7 +201,12 @@ export class JournaledPersistence implements AedesPersistence {
   }
 
   async outgoingEnqueueCombi(subs: { clientId: string }[], packet: PacketLike): Promise<void> {
-    for (const sub of subs ?? []) this.outgoing.enqueue(sub.clientId, packet);
+    this.outgoingEnqueueNow(subs ?? [], packet);
+  }
+
+  /** outgoingEnqueueCombi without the promise, for the MessageRouter: queued when it returns. */
+  outgoingEnqueueNow(subs: { clientId: string }[], packet: PacketLike): void {
+    for (const sub of subs) this.outgoing.enqueue(sub.clientId, packet);
   }
 
   async outgoingUpdate(client: ClientRef, packet: PacketLike): Promise<void> {
