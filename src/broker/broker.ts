@@ -9,6 +9,7 @@ import { MessageFlow } from './delivery/message-flow.js';
 import { createMessageEmitter } from './delivery/match-cache.js';
 import { MessageRouter, type PublishDone, type RouterHost, type RoutingStore } from './delivery/message-router.js';
 import { OutgoingWindow } from './delivery/outgoing-window.js';
+import { SessionWrites, type SessionQueueStore } from './delivery/session-writes.js';
 import { SubscriptionRegistry } from './delivery/subscription-registry.js';
 import { DropLog } from './drop-log.js';
 import { BrokerError } from './errors.js';
@@ -64,6 +65,8 @@ export class EmbeddedBroker {
   private readonly persistentWithoutId = new WeakSet<Client>();
   private readonly windows = new WeakMap<object, OutgoingWindow>();
   private readonly flushes = new FlushScheduler();
+  /** Over the store once it is open (start). */
+  private sessionWrites: SessionWrites | undefined;
   private readonly subscriptionRegistry = new SubscriptionRegistry();
   private readonly dropLog: DropLog;
 
@@ -95,6 +98,7 @@ export class EmbeddedBroker {
       (clientId) => (this.aedes as unknown as { clients: Record<string, { connected: boolean } | undefined> } | undefined)?.clients[clientId]?.connected === true,
       (clientId) => this.queueFull(clientId),
     );
+    this.sessionWrites = new SessionWrites(this.persistence as unknown as SessionQueueStore);
     const aedesSysPrefix = `$SYS/${this.options.id}/`;
     const { emitter, matcher } = createMessageEmitter();
     const aedes = await Aedes.createBroker({
@@ -136,7 +140,10 @@ export class EmbeddedBroker {
       },
     });
     this.aedes = aedes;
-    this.route(aedes, new MessageRouter(aedes as unknown as RouterHost, this.persistence as unknown as RoutingStore, matcher, emitter, this.subscriptionRegistry, this.flushes));
+    this.route(
+      aedes,
+      new MessageRouter(aedes as unknown as RouterHost, this.persistence as unknown as RoutingStore, matcher, emitter, this.subscriptionRegistry, this.flushes, this.sessionWrites),
+    );
     this.observe(aedes);
     await this.countRetained();
     await this.countRestoredSessions();
@@ -256,6 +263,7 @@ export class EmbeddedBroker {
       { maxInflight: this.options.limits.maxInflightMessages, maxQueued: this.options.limits.maxQueuedMessages },
       { dropped: (clientId) => this.queueFull(clientId) },
       this.flushes,
+      this.sessionWrites!,
     );
     this.windows.set(client, window);
     this.subscriptionRegistry.observe(client, window);

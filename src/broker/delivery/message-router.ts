@@ -1,6 +1,7 @@
 import type { Client } from 'aedes';
 import { requireFromAedes, type PacketLike } from '../aedes-internals.js';
 import type { TopicMatcher } from './match-cache.js';
+import type { SessionWrites } from './session-writes.js';
 import type { SubscriptionRegistry } from './subscription-registry.js';
 
 const DOLLAR = 0x24;
@@ -17,8 +18,8 @@ export interface StoredSubscription {
 
 /**
  * What the router needs of the session store. Each call applies its change before it returns (the promise only
- * reports the outcome), as the stores of persistence.ts do: a message is queued for its persistent subscribers, and
- * a retained message stored, before any client can see it.
+ * reports the outcome), as the stores of persistence.ts do: a retained message is stored before any client can see
+ * it, and a message is queued for its persistent subscribers before any of them can acknowledge it.
  */
 export interface RoutingStore {
   storeRetained(packet: PacketLike): Promise<unknown>;
@@ -74,6 +75,8 @@ export class MessageRouter {
     private readonly emitter: { closed: boolean },
     private readonly subscriptions: SubscriptionRegistry,
     private readonly flushes: FlushHold,
+    /** The windows' changes to the persistent sessions' queues, held until the message is queued there. */
+    private readonly sessions: Pick<SessionWrites, 'hold' | 'release'>,
   ) {}
 
   publish(original: PacketLike, client: Client | null, done: PublishDone): void {
@@ -95,19 +98,33 @@ export class MessageRouter {
     }
     const subscribers = this.store.subscribersNow(packet.topic);
     if (subscribers) {
-      this.enqueue(subscribers, packet);
+      this.deliverQueued(subscribers, original, packet, client, done);
+      return;
+    }
+    this.store.subscriptionsByTopic(packet.topic).then((found) => this.deliverQueued(found as StoredSubscription[], original, packet, client, done), this.failed);
+  }
+
+  /**
+   * A QoS 1/2 message is queued for every persistent session subscribed, connected or not. aedes queues it before
+   * the first delivery; here it is queued after the last subscriber's write, in the same call, and the windows'
+   * changes to those queues (its packet identifier per session) wait for it (SessionWrites). No client can
+   * acknowledge it in between.
+   */
+  private deliverQueued(subscribers: StoredSubscription[], original: PacketLike, packet: PacketLike, client: Client | null, done: PublishDone): void {
+    if (subscribers.length === 0) {
       this.deliver(original, packet, client, done);
       return;
     }
-    this.store.subscriptionsByTopic(packet.topic).then((found) => {
-      this.enqueue(found as StoredSubscription[], packet);
+    this.sessions.hold();
+    try {
       this.deliver(original, packet, client, done);
-    }, this.failed);
+    } finally {
+      this.enqueue(subscribers, packet);
+      this.sessions.release();
+    }
   }
 
-  /** Queued for every persistent session subscribed, connected or not, before any delivery (as aedes does). */
   private enqueue(subscribers: StoredSubscription[], packet: PacketLike): void {
-    if (subscribers.length === 0) return;
     // MQTT-4.7.2-1: filters starting with a wildcard do not match topics starting with '$'.
     const eligible = packet.topic.charCodeAt(0) === DOLLAR ? subscribers.filter((sub) => !startsWithWildcard(sub.topic)) : subscribers;
     try {

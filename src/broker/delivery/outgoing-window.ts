@@ -6,6 +6,7 @@ import { callQueued, Fifo } from '../fifo.js';
 import { SmallMap } from '../small-map.js';
 import { encodePublishes } from '../wire/publish-encoder.js';
 import type { Flushable, FlushScheduler } from './flush-scheduler.js';
+import type { SessionOwner, SessionWrites } from './session-writes.js';
 import type { LiveDeliverer, RoutedSubscription, SubscriptionRecord } from './subscription-registry.js';
 
 const REPLAY_BATCH = 512;
@@ -60,6 +61,7 @@ export class OutgoingWindow implements Flushable, LiveDeliverer {
     private readonly limits: WindowLimits,
     private readonly events: WindowEvents,
     private readonly scheduler: FlushScheduler,
+    private readonly sessions: SessionWrites,
   ) {
     this.client = internalsOf(client);
   }
@@ -184,9 +186,7 @@ export class OutgoingWindow implements Flushable, LiveDeliverer {
         packet.messageId = this.nextMessageId();
         this.inflight.set(packet.messageId, true);
         // The message gets its identifier in the session before the client can acknowledge it.
-        if (!client.clean && !packet.retain && !client.broker.persistence.outgoingUpdateNow(client.id, packet)) {
-          client.emit('error', new Error(`no queued message ${packet.brokerId}:${packet.brokerCounter} for ${client.id}`));
-        }
+        if (!client.clean && !packet.retain) this.sessions.numbered(client as unknown as SessionOwner, packet);
       }
       count++;
     }
@@ -214,7 +214,7 @@ export class OutgoingWindow implements Flushable, LiveDeliverer {
 
   private forget(original: PacketLike): void {
     const client = this.client;
-    if (original.qos > 0 && !client.clean) client.broker.persistence.outgoingClearNow(client.id, original);
+    if (original.qos > 0 && !client.clean) this.sessions.dropped(client as unknown as SessionOwner, original);
   }
 
   /** aedes' own filtering, then the copy sent to this client at the QoS it subscribed with. */

@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { PacketLike } from '../../../src/broker/aedes-internals.js';
 import { createMessageEmitter } from '../../../src/broker/delivery/match-cache.js';
 import { MessageRouter, type RouterHost, type RoutingStore } from '../../../src/broker/delivery/message-router.js';
+import { SessionWrites, type SessionQueueStore } from '../../../src/broker/delivery/session-writes.js';
 import { SubscriptionRegistry, type LiveDeliverer } from '../../../src/broker/delivery/subscription-registry.js';
 import type { AedesPersistence } from '../../../src/broker/persistence.js';
 import { JournaledPersistence } from '../../../src/broker/persistence/journaled.js';
@@ -27,7 +28,8 @@ async function setup(maxTopicLevels = 100) {
   const registry = new SubscriptionRegistry();
   const flushEvents: string[] = [];
   const flushes = { hold: () => flushEvents.push('hold'), release: () => flushEvents.push('release') };
-  const router = new MessageRouter(host as RouterHost, store as unknown as RoutingStore, matcher, emitter, registry, flushes);
+  const sessions = new SessionWrites(store as unknown as SessionQueueStore);
+  const router = new MessageRouter(host as RouterHost, store as unknown as RoutingStore, matcher, emitter, registry, flushes, sessions);
   const listen = (filter: string, listener: Listener | ((done: () => void) => void)) => matcher.add(filter, listener);
   const queued = async (clientId: string) => {
     const out: PacketLike[] = [];
@@ -38,21 +40,17 @@ async function setup(maxTopicLevels = 100) {
     new Promise<Error | null | undefined>((resolve) =>
       router.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: false, dup: false, ...extra }, null, resolve),
     );
-  return { store, host, router, registry, listen, queued, publish, flushEvents };
+  return { store, host, router, registry, listen, queued, publish, flushEvents, sessions };
 }
 
 describe('MessageRouter', () => {
-  it('delivers within the publish call once the store knows the topic, after queuing for persistent sessions', async () => {
+  it('delivers within the publish call once the store knows the topic, and queues for persistent sessions in it', async () => {
     const { store, router, listen, queued, publish } = await setup();
     await store.addSubscriptions({ id: 'persistent' }, [{ topic: 'a/+', qos: 1 }]);
-    const seenQueued: string[][] = [];
-    listen('a/#', (packet, done) => {
-      void queued('persistent').then((q) => seenQueued.push(q));
-      done();
-    });
 
     // First message of the topic: the store looks its subscribers up (a promise), then routing goes on.
     await publish('a/b', 'first', 1);
+    expect(await queued('persistent')).toEqual(['first']);
     let delivered = false;
     listen('a/b', (_packet, done) => {
       delivered = true;
@@ -61,8 +59,34 @@ describe('MessageRouter', () => {
     router.publish({ cmd: 'publish', topic: 'a/b', payload: Buffer.from('second'), qos: 1, retain: false, dup: false }, null, () => {});
     // Adding a listener does not change the store's subscriptions, so this one went through in one pass.
     expect(delivered).toBe(true);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(seenQueued).toEqual([['first'], ['first', 'second']]);
+    expect(await queued('persistent')).toEqual(['first', 'second']);
+  });
+
+  it('queues a message for the persistent sessions after its deliveries, then applies what the windows changed', async () => {
+    const { store, listen, publish, sessions } = await setup();
+    await store.addSubscriptions({ id: 'persistent' }, [{ topic: 's/#', qos: 1 }]);
+    await store.addSubscriptions({ id: 'denied' }, [{ topic: 's/#', qos: 1 }]);
+    const errors: Error[] = [];
+    const owner = (id: string) => ({ id, emit: (_event: 'error', error: Error) => errors.push(error) > 0 });
+    listen('s/#', (packet, done) => {
+      // What a window does as it writes the message (its identifier), and for a client it must not reach (ACL).
+      sessions.numbered(owner('persistent'), { ...packet, messageId: 7 });
+      sessions.dropped(owner('denied'), packet);
+      done();
+    });
+    await publish('s/1', 'lookup', 1); // the store's first lookup of the topic: routed after a promise
+    await publish('s/1', 'cached', 1); // routed in one pass
+    expect(errors).toEqual([]);
+    const stream = async (clientId: string) => {
+      const out: PacketLike[] = [];
+      for await (const packet of store.outgoingStream({ id: clientId })) out.push(packet as PacketLike);
+      return out.map((p) => [p.payload.toString(), p.messageId]);
+    };
+    expect(await stream('persistent')).toEqual([
+      ['lookup', 7],
+      ['cached', 7],
+    ]);
+    expect(await stream('denied')).toEqual([]);
   });
 
   it('queues QoS 1 and 2 messages, not QoS 0 ones', async () => {

@@ -2,6 +2,7 @@ import type { Client } from 'aedes';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PacketLike } from '../../../src/broker/aedes-internals.js';
 import { FlushScheduler } from '../../../src/broker/delivery/flush-scheduler.js';
+import { SessionWrites } from '../../../src/broker/delivery/session-writes.js';
 import { OutgoingWindow } from '../../../src/broker/delivery/outgoing-window.js';
 import type { BrokerLimits } from '../../../src/broker/options.js';
 import { collect, connectClient, settle, startTestBroker, type TestBroker } from '../../helpers/broker.js';
@@ -243,10 +244,10 @@ function fakeClient(options: { socketFull?: boolean } = {}) {
     },
     broker: {
       authorizeForward: (_client: unknown, packet: PacketLike) => packet,
-      persistence: { outgoingUpdateNow: () => true, outgoingClearNow: () => undefined },
     },
   };
-  const window = new OutgoingWindow(client as unknown as Client, { maxInflight: 0, maxQueued: 0 }, { dropped() {} }, new FlushScheduler());
+  const sessions = new SessionWrites({ outgoingUpdateNow: () => true, outgoingClearNow: () => undefined });
+  const window = new OutgoingWindow(client as unknown as Client, { maxInflight: 0, maxQueued: 0 }, { dropped() {} }, new FlushScheduler(), sessions);
   return { window, writes, drains };
 }
 
