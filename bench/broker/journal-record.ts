@@ -4,7 +4,7 @@
  *   npx tsx bench/broker/journal-record.ts
  */
 import { serialize } from 'node:v8';
-import { encodeStoredPacket, type StoredPacket } from '../../src/broker/persistence/packet-codec.js';
+import { encodeStoredPacket, type StoredPacket } from '../../src/broker/engine/persistence/packet-codec.js';
 
 const packet: StoredPacket = {
   cmd: 'publish',

@@ -1,5 +1,5 @@
 import net, { type Socket } from 'node:net';
-import { readRemainingLength, remainingLengthSize, writeRemainingLength, type FrameBounds } from '../../src/broker/wire/remaining-length.js';
+import { readRemainingLength, remainingLengthSize, writeRemainingLength, type FrameBounds } from '../../src/broker/engine/wire/remaining-length.js';
 import { remainingLength } from '../../test/helpers/raw-mqtt.js';
 import type { BenchClient, ClientOptions, MessageListener } from './client.js';
 

@@ -3,19 +3,19 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../util/logger.js';
 import { AccessControl, type AccessPolicy, type PasswordVerifier } from './auth/access-control.js';
 import { ConnectionRegistry, type ConnectionInfo } from './connection.js';
-import { internalsOf, type PacketLike } from './aedes-internals.js';
-import { FlushScheduler } from './delivery/flush-scheduler.js';
-import { MessageFlow } from './delivery/message-flow.js';
-import { createMessageEmitter } from './delivery/match-cache.js';
-import { MessageRouter, type PublishDone, type RouterHost, type RoutingStore } from './delivery/message-router.js';
-import { OutgoingWindow } from './delivery/outgoing-window.js';
-import { SessionWrites, type SessionQueueStore } from './delivery/session-writes.js';
-import { SubscriptionRegistry } from './delivery/subscription-registry.js';
+import { internalsOf, type PacketLike } from './engine/aedes-internals.js';
+import { FlushScheduler } from './engine/delivery/flush-scheduler.js';
+import { MessageFlow } from './engine/delivery/message-flow.js';
+import { createMessageEmitter } from './engine/delivery/match-cache.js';
+import { MessageRouter, type PublishDone, type RouterHost, type RoutingStore } from './engine/delivery/message-router.js';
+import { OutgoingWindow } from './engine/delivery/outgoing-window.js';
+import { SessionWrites, type SessionQueueStore } from './engine/delivery/session-writes.js';
+import { SubscriptionRegistry } from './engine/delivery/subscription-registry.js';
 import { DropLog } from './drop-log.js';
 import { BrokerError } from './errors.js';
-import { coalesceWrites } from './listeners/coalesce-writes.js';
+import { coalesceWrites } from './engine/wire/coalesce-writes.js';
 import { createListener, type Listener } from './listeners/index.js';
-import { disablePacketNumberCache } from './packet-numbers.js';
+import { disablePacketNumberCache } from './engine/packet-numbers.js';
 import { isLoopbackHost, type BrokerOptions } from './options.js';
 import {
   createPersistence,
@@ -23,11 +23,11 @@ import {
   limitQueuedMessages,
   observeAcknowledgements,
   type AedesPersistence,
-} from './persistence.js';
+} from './engine/persistence/stores.js';
 import { BrokerStats } from './stats.js';
 import { SysTopicsPublisher } from './sys-topics.js';
-import { PacketReader } from './wire/packet-reader.js';
-import { readFlowing } from './wire/read-loop.js';
+import { PacketReader } from './engine/wire/packet-reader.js';
+import { readFlowing } from './engine/wire/read-loop.js';
 
 export interface BrokerDependencies {
   logger: Logger;

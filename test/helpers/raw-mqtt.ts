@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { remainingLengthSize, writeRemainingLength } from '../../src/broker/wire/remaining-length.js';
+import { remainingLengthSize, writeRemainingLength } from '../../src/broker/engine/wire/remaining-length.js';
 
 /** One MQTT 3.1.1 control packet as it came off the wire. */
 export interface RawPacket {

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { isValidFilter } from './topic-match.js';
+import { isValidFilter } from '../../mqtt/topic-match.js';
 
 /**
  * Parser for Mosquitto's `acl_file` format (mosquitto 2.0 semantics):

@@ -1,5 +1,5 @@
 import type { AclAccess, AclFile, AclRule } from './acl-file.js';
-import { isValidFilter, isValidTopic, levelsCover, levelsMatch, splitLevels } from './topic-match.js';
+import { isValidFilter, isValidTopic, levelsCover, levelsMatch, splitLevels } from '../../mqtt/topic-match.js';
 
 /**
  * Evaluates an {@link AclFile} the way mosquitto 2.0's built-in acl_file check does:

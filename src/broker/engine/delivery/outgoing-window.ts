@@ -1,7 +1,7 @@
 import type { Client } from 'aedes';
 import { internalsOf, type AedesClientInternals, type PacketLike } from '../aedes-internals.js';
-import { topicMatches } from '../auth/topic-match.js';
-import { writeNow } from '../listeners/coalesce-writes.js';
+import { topicMatches } from '../../../mqtt/topic-match.js';
+import { writeNow } from '../wire/coalesce-writes.js';
 import { callQueued, Fifo } from '../fifo.js';
 import { SmallMap } from '../small-map.js';
 import { encodePublishes } from '../wire/publish-encoder.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LINEAR_LIMIT, SmallMap } from '../../src/broker/small-map.js';
+import { LINEAR_LIMIT, SmallMap } from '../../../src/broker/engine/small-map.js';
 
 /** Applies the same random operations to a SmallMap and a Map and compares them after each one. */
 function compareWithMap(seed: number, operations: number, keySpace: number): void {

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { deserialize, serialize } from 'node:v8';
 import type { ClassicLevel } from 'classic-level';
-import type { AedesPersistence } from '../persistence.js';
+import type { AedesPersistence } from './stores.js';
 import { OUTGOING_PREFIX, OutgoingQueues } from './outgoing-queues.js';
 import { decodeStoredPacket } from './packet-codec.js';
 

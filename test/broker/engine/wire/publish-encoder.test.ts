@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import type { PacketLike } from '../../../src/broker/aedes-internals.js';
-import { encodePublishes } from '../../../src/broker/wire/publish-encoder.js';
+import type { PacketLike } from '../../../../src/broker/engine/aedes-internals.js';
+import { encodePublishes } from '../../../../src/broker/engine/wire/publish-encoder.js';
 
 const mqttPacket = createRequire(import.meta.url)('mqtt-packet') as { generate(packet: object): Buffer };
 

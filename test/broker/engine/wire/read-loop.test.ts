@@ -1,7 +1,7 @@
 import type { Client } from 'aedes';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { readFlowing } from '../../../src/broker/wire/read-loop.js';
+import { readFlowing } from '../../../../src/broker/engine/wire/read-loop.js';
 
 /** What readFlowing touches of an aedes Client, with a parser that leaves `holds` packets pending per chunk. */
 function fakeClient(holds: number) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { INCOMPLETE, MALFORMED, readRemainingLength, remainingLengthSize, writeRemainingLength } from '../../../src/broker/wire/remaining-length.js';
+import { INCOMPLETE, MALFORMED, readRemainingLength, remainingLengthSize, writeRemainingLength } from '../../../../src/broker/engine/wire/remaining-length.js';
 
 describe('remaining length', () => {
   for (const [value, bytes] of [

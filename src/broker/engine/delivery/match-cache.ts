@@ -73,7 +73,7 @@ export interface MessageEmitter {
 export function createMessageEmitter(): MessageEmitter {
   const mqemitter = requireFromAedes('mqemitter') as (options: { matchEmptyLevels: boolean }) => MqEmitterInternals;
   const emitter = mqemitter({ matchEmptyLevels: true });
-  if (typeof emitter._matcher?.match !== 'function') throw new Error('mqemitter has no _matcher: check src/broker/delivery/match-cache.ts after upgrading aedes');
+  if (typeof emitter._matcher?.match !== 'function') throw new Error('mqemitter has no _matcher: check src/broker/engine/delivery/match-cache.ts after upgrading aedes');
   const matcher = new MatchCache(emitter._matcher);
   emitter._matcher = matcher;
   return { emitter, matcher };

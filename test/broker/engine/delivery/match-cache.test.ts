@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MatchCache, type TopicMatcher } from '../../../src/broker/delivery/match-cache.js';
-import { collect, connectClient, settle, startTestBroker, type TestBroker } from '../../helpers/broker.js';
+import { MatchCache, type TopicMatcher } from '../../../../src/broker/engine/delivery/match-cache.js';
+import { collect, connectClient, settle, startTestBroker, type TestBroker } from '../../../helpers/broker.js';
 
 /** Exact-topic matcher that counts its lookups. */
 class CountingMatcher implements TopicMatcher {

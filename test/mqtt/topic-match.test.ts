@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { filterCovers, isValidFilter, isValidTopic, topicMatches } from '../../../src/broker/auth/topic-match.js';
+import { filterCovers, isValidFilter, isValidTopic, topicMatches } from '../../src/mqtt/topic-match.js';
 
 describe('isValidFilter', () => {
   it.each(['#', '+', 'a/b', 'a/+/c', 'a/#', '+/+', '/', 'a//b', '$SYS/#', 'with space/x'])('accepts %j', (f) => {

@@ -2,10 +2,10 @@ import { chmod, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { Transform, type Readable } from 'node:stream';
 import { ClassicLevel } from 'classic-level';
-import { topicMatches } from './auth/topic-match.js';
-import type { Logger } from '../util/logger.js';
-import { BrokerError } from './errors.js';
-import { DEFAULT_FLUSH_INTERVAL_MS, JournaledPersistence } from './persistence/journaled.js';
+import { topicMatches } from '../../../mqtt/topic-match.js';
+import type { Logger } from '../../../util/logger.js';
+import { BrokerError } from '../../errors.js';
+import { DEFAULT_FLUSH_INTERVAL_MS, JournaledPersistence } from './journaled.js';
 
 const require = createRequire(import.meta.url);
 

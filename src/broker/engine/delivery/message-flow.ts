@@ -1,6 +1,6 @@
 import type { Client } from 'aedes';
 import { internalsOf, type AedesClientInternals, type PacketLike } from '../aedes-internals.js';
-import { writeNow } from '../listeners/coalesce-writes.js';
+import { writeNow } from '../wire/coalesce-writes.js';
 import type { PacketTaker, WirePacket } from '../wire/packet-reader.js';
 import type { Flushable, FlushScheduler } from './flush-scheduler.js';
 

@@ -1,11 +1,11 @@
 import type { Client } from 'aedes';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PacketLike } from '../../../src/broker/aedes-internals.js';
-import { FlushScheduler } from '../../../src/broker/delivery/flush-scheduler.js';
-import { MessageFlow } from '../../../src/broker/delivery/message-flow.js';
-import { WirePacket } from '../../../src/broker/wire/packet-reader.js';
-import { collect, connectClient, startTestBroker, type TestBroker } from '../../helpers/broker.js';
-import { decodePublish, PACKET, RawMqttClient, remainingLength, u16 } from '../../helpers/raw-mqtt.js';
+import type { PacketLike } from '../../../../src/broker/engine/aedes-internals.js';
+import { FlushScheduler } from '../../../../src/broker/engine/delivery/flush-scheduler.js';
+import { MessageFlow } from '../../../../src/broker/engine/delivery/message-flow.js';
+import { WirePacket } from '../../../../src/broker/engine/wire/packet-reader.js';
+import { collect, connectClient, startTestBroker, type TestBroker } from '../../../helpers/broker.js';
+import { decodePublish, PACKET, RawMqttClient, remainingLength, u16 } from '../../../helpers/raw-mqtt.js';
 
 function publishFrame(topic: string, payload: string, qos: 0 | 1, messageId = 0): Buffer {
   const name = Buffer.from(topic);

@@ -1,6 +1,6 @@
 import { serialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { decodeStoredPacket, encodeStoredPacket, type StoredPacket } from '../../../src/broker/persistence/packet-codec.js';
+import { decodeStoredPacket, encodeStoredPacket, type StoredPacket } from '../../../../src/broker/engine/persistence/packet-codec.js';
 
 const publish: StoredPacket = {
   cmd: 'publish',

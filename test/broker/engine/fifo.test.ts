@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { callQueued, Fifo } from '../../src/broker/fifo.js';
+import { callQueued, Fifo } from '../../../src/broker/engine/fifo.js';
 
 describe('Fifo', () => {
   it('takes items in the order they came, through at, drop and shift', () => {

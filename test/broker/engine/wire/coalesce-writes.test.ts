@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import net, { type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { coalesceWrites, writeNow } from '../../../src/broker/listeners/coalesce-writes.js';
+import { coalesceWrites, writeNow } from '../../../../src/broker/engine/wire/coalesce-writes.js';
 
 const open: Socket[] = [];
 let server: net.Server | undefined;

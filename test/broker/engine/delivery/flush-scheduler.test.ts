@@ -1,6 +1,6 @@
 import { stat } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { FlushScheduler } from '../../../src/broker/delivery/flush-scheduler.js';
+import { FlushScheduler } from '../../../../src/broker/engine/delivery/flush-scheduler.js';
 
 describe('FlushScheduler', () => {
   it('flushes a window marked while a read is handled in the same loop turn, before the next turn\'s timers', async () => {

@@ -7,11 +7,11 @@ import path from 'node:path';
 import { serialize } from 'node:v8';
 import { ClassicLevel } from 'classic-level';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AedesPersistence } from '../../src/broker/persistence.js';
-import { JournaledPersistence } from '../../src/broker/persistence/journaled.js';
-import { collect, connectClient } from '../helpers/broker.js';
-import { makeTempDir } from '../helpers/temp-dir.js';
-import { freePort } from '../helpers/free-port.js';
+import type { AedesPersistence } from '../../../../src/broker/engine/persistence/stores.js';
+import { JournaledPersistence } from '../../../../src/broker/engine/persistence/journaled.js';
+import { collect, connectClient } from '../../../helpers/broker.js';
+import { makeTempDir } from '../../../helpers/temp-dir.js';
+import { freePort } from '../../../helpers/free-port.js';
 
 const require = createRequire(import.meta.url);
 const MemoryPersistence = require('aedes-persistence/asyncPersistence.js') as new () => AedesPersistence;

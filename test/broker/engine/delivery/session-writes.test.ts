@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { PacketLike } from '../../../src/broker/aedes-internals.js';
-import { SessionWrites } from '../../../src/broker/delivery/session-writes.js';
+import type { PacketLike } from '../../../../src/broker/engine/aedes-internals.js';
+import { SessionWrites } from '../../../../src/broker/engine/delivery/session-writes.js';
 
 function recordingStore(known: boolean) {
   const calls: string[] = [];

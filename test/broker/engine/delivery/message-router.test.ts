@@ -1,12 +1,12 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it, vi } from 'vitest';
-import type { PacketLike } from '../../../src/broker/aedes-internals.js';
-import { createMessageEmitter } from '../../../src/broker/delivery/match-cache.js';
-import { MessageRouter, type RouterHost, type RoutingStore } from '../../../src/broker/delivery/message-router.js';
-import { SessionWrites, type SessionQueueStore } from '../../../src/broker/delivery/session-writes.js';
-import { SubscriptionRegistry, type LiveDeliverer } from '../../../src/broker/delivery/subscription-registry.js';
-import type { AedesPersistence } from '../../../src/broker/persistence.js';
-import { JournaledPersistence } from '../../../src/broker/persistence/journaled.js';
+import type { PacketLike } from '../../../../src/broker/engine/aedes-internals.js';
+import { createMessageEmitter } from '../../../../src/broker/engine/delivery/match-cache.js';
+import { MessageRouter, type RouterHost, type RoutingStore } from '../../../../src/broker/engine/delivery/message-router.js';
+import { SessionWrites, type SessionQueueStore } from '../../../../src/broker/engine/delivery/session-writes.js';
+import { SubscriptionRegistry, type LiveDeliverer } from '../../../../src/broker/engine/delivery/subscription-registry.js';
+import type { AedesPersistence } from '../../../../src/broker/engine/persistence/stores.js';
+import { JournaledPersistence } from '../../../../src/broker/engine/persistence/journaled.js';
 
 const require = createRequire(import.meta.url);
 const MemoryPersistence = require('aedes-persistence/asyncPersistence.js') as new () => AedesPersistence;

@@ -1,13 +1,13 @@
 import type { Client } from 'aedes';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { PacketLike } from '../../../src/broker/aedes-internals.js';
-import { FlushScheduler } from '../../../src/broker/delivery/flush-scheduler.js';
-import { SessionWrites } from '../../../src/broker/delivery/session-writes.js';
-import { OutgoingWindow } from '../../../src/broker/delivery/outgoing-window.js';
-import type { BrokerLimits } from '../../../src/broker/options.js';
-import { collect, connectClient, settle, startTestBroker, type TestBroker } from '../../helpers/broker.js';
-import { decodePublish, PACKET, RawMqttClient } from '../../helpers/raw-mqtt.js';
-import { makeTempDir } from '../../helpers/temp-dir.js';
+import type { PacketLike } from '../../../../src/broker/engine/aedes-internals.js';
+import { FlushScheduler } from '../../../../src/broker/engine/delivery/flush-scheduler.js';
+import { SessionWrites } from '../../../../src/broker/engine/delivery/session-writes.js';
+import { OutgoingWindow } from '../../../../src/broker/engine/delivery/outgoing-window.js';
+import type { BrokerLimits } from '../../../../src/broker/options.js';
+import { collect, connectClient, settle, startTestBroker, type TestBroker } from '../../../helpers/broker.js';
+import { decodePublish, PACKET, RawMqttClient } from '../../../helpers/raw-mqtt.js';
+import { makeTempDir } from '../../../helpers/temp-dir.js';
 
 let broker: TestBroker | undefined;
 const raws: RawMqttClient[] = [];

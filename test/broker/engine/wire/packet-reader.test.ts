@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it, vi } from 'vitest';
-import { PacketReader, type MqttPacketParser } from '../../../src/broker/wire/packet-reader.js';
+import { PacketReader, type MqttPacketParser } from '../../../../src/broker/engine/wire/packet-reader.js';
 
 const mqttPacket = createRequire(import.meta.url)('mqtt-packet') as {
   parser(options?: object): MqttPacketParser;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OutgoingQueues } from '../../../src/broker/persistence/outgoing-queues.js';
+import { OutgoingQueues } from '../../../../src/broker/engine/persistence/outgoing-queues.js';
 
 const message = (counter: number) => ({ cmd: 'publish', topic: 't', payload: Buffer.from(String(counter)), qos: 1, brokerId: 'b', brokerCounter: counter });
 
