@@ -13,6 +13,35 @@ export default tseslint.config(
     },
   },
   {
+    // The engine's fence: only src/broker/engine/ touches aedes and the packages whose internals it patches, and the
+    // rest of the code reaches the engine through its face alone (docs/architecture.md).
+    files: ['src/**/*.ts'],
+    ignores: ['src/broker/engine/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['aedes', 'aedes-packet', 'aedes-persistence', 'mqemitter', 'mqtt-packet', 'qlobber'].map((name) => ({
+            name,
+            message: 'aedes and its parts are the engine\'s: use src/broker/engine/engine.ts',
+          })),
+          patterns: [
+            { group: ['**/engine/*', '!**/engine/engine.js'], message: 'outside the engine, import only its face: engine/engine.js' },
+            { group: ['**/mocks/**'], message: 'simulated hardware is chosen by the composition root (src/app) only' },
+          ],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ImportExpression[source.value=/mocks\\//]', message: 'simulated hardware is chosen by the composition root (src/app) only' },
+      ],
+    },
+  },
+  {
+    files: ['src/app/**/*.ts'],
+    rules: { 'no-restricted-syntax': 'off' },
+  },
+  {
     files: ['src/cli/**', 'bench/**'],
     rules: { 'no-console': 'off' },
   },

@@ -1,33 +1,15 @@
-import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../util/logger.js';
 import { AccessControl, type AccessPolicy, type PasswordVerifier } from './auth/access-control.js';
 import { ConnectionRegistry, type ConnectionInfo } from './connection.js';
-import { internalsOf, type PacketLike } from './engine/aedes-internals.js';
-import { FlushScheduler } from './engine/delivery/flush-scheduler.js';
-import { MessageFlow } from './engine/delivery/message-flow.js';
-import { createMessageEmitter } from './engine/delivery/match-cache.js';
-import { MessageRouter, type PublishDone, type RouterHost, type RoutingStore } from './engine/delivery/message-router.js';
-import { OutgoingWindow } from './engine/delivery/outgoing-window.js';
-import { SessionWrites, type SessionQueueStore } from './engine/delivery/session-writes.js';
-import { SubscriptionRegistry } from './engine/delivery/subscription-registry.js';
 import { DropLog } from './drop-log.js';
+import { DeliveryEngine, type EngineClient, type EngineMessage, type LocalHandler, type LocalMessage, type RoutedMessage } from './engine/engine.js';
 import { BrokerError } from './errors.js';
-import { coalesceWrites } from './engine/wire/coalesce-writes.js';
 import { createListener, type Listener } from './listeners/index.js';
-import { disablePacketNumberCache } from './engine/packet-numbers.js';
+import { BrokerBus } from './local-bus.js';
 import { isLoopbackHost, type BrokerOptions } from './options.js';
-import {
-  createPersistence,
-  hideDollarTopicsFromWildcards,
-  limitQueuedMessages,
-  observeAcknowledgements,
-  type AedesPersistence,
-} from './engine/persistence/stores.js';
 import { BrokerStats } from './stats.js';
 import { SysTopicsPublisher } from './sys-topics.js';
-import { PacketReader } from './engine/wire/packet-reader.js';
-import { readFlowing } from './engine/wire/read-loop.js';
 
 export interface BrokerDependencies {
   logger: Logger;
@@ -35,39 +17,19 @@ export interface BrokerDependencies {
   loadAcl: (file: string) => Promise<AccessPolicy>;
 }
 
-export interface InProcessMessage {
-  topic: string;
-  payload: Buffer | string;
-  qos?: 0 | 1 | 2;
-  retain?: boolean;
-}
-
-export type MessageHandler = (topic: string, payload: Buffer, packet: AedesPublishPacket) => void;
-
-const IDENTIFIER_REJECTED = 2;
-
 /**
- * The embedded MQTT broker: aedes with on-disk persistence, listeners from config, mosquitto-compatible
- * authentication and ACLs, limits and $SYS. The gateway talks to it in-process (publish/subscribe), without a
- * network round trip to itself.
+ * The embedded MQTT broker: the delivery engine (aedes, patched; see engine/engine.ts) with listeners from config,
+ * mosquitto-compatible authentication and ACLs, limits and $SYS. In-process publishers and subscribers (the local
+ * bus) reach it without a socket.
  */
 export class EmbeddedBroker {
   readonly stats = new BrokerStats();
-  private aedes: Aedes | undefined;
-  private persistence: AedesPersistence | undefined;
+  private engine: DeliveryEngine | undefined;
   private listeners: Listener[] = [];
   private sys: SysTopicsPublisher | undefined;
   private readonly connections = new ConnectionRegistry();
   private readonly access: AccessControl;
   private readonly log: Logger;
-  /** PUBLISH packets refused by policy: acknowledged to the sender, never routed. */
-  private readonly dropped = new WeakSet<object>();
-  private readonly persistentWithoutId = new WeakSet<Client>();
-  private readonly windows = new WeakMap<object, OutgoingWindow>();
-  private readonly flushes = new FlushScheduler();
-  /** Over the store once it is open (start). */
-  private sessionWrites: SessionWrites | undefined;
-  private readonly subscriptionRegistry = new SubscriptionRegistry();
   private readonly dropLog: DropLog;
 
   constructor(
@@ -81,70 +43,47 @@ export class EmbeddedBroker {
       aclFile: options.aclFile,
       loadPasswords: deps.loadPasswords,
       loadAcl: deps.loadAcl,
-      connectionInfo: (client) => this.connections.infoFor(client.conn as Duplex),
+      connectionInfo: (client) => this.connections.infoFor(client.conn),
       logger: deps.logger,
     });
   }
 
   async start(): Promise<void> {
-    if (this.aedes) throw new BrokerError('broker already started');
-    disablePacketNumberCache();
+    if (this.engine) throw new BrokerError('broker already started');
     await this.access.load();
-    this.persistence = limitQueuedMessages(
-      observeAcknowledgements(hideDollarTopicsFromWildcards(await createPersistence(this.options.persistenceDir, this.log)), (client, messageId) =>
-        this.windows.get(client)?.acknowledged(messageId),
-      ),
-      this.options.limits.maxQueuedMessages,
-      (clientId) => (this.aedes as unknown as { clients: Record<string, { connected: boolean } | undefined> } | undefined)?.clients[clientId]?.connected === true,
-      (clientId) => this.queueFull(clientId),
-    );
-    this.sessionWrites = new SessionWrites(this.persistence as unknown as SessionQueueStore);
-    const aedesSysPrefix = `$SYS/${this.options.id}/`;
-    const { emitter, matcher } = createMessageEmitter();
-    const aedes = await Aedes.createBroker({
+    const limits = this.options.limits;
+    const engine = await DeliveryEngine.open({
       id: this.options.id,
-      persistence: this.persistence,
-      mq: emitter,
-      drainTimeout: this.options.limits.drainTimeoutMs,
-      keepaliveLimit: this.options.limits.maxKeepalive < 65535 ? this.options.limits.maxKeepalive : 0,
-      maxClientsIdLength: 65535,
-      preConnect: (client, packet, callback) => {
-        const max = this.options.limits.maxConnections;
-        if (max >= 0 && this.aedes!.connectedClients >= max) {
+      persistenceDir: this.options.persistenceDir,
+      limits,
+      logger: this.log,
+      policy: {
+        admit: () => {
+          const max = limits.maxConnections;
+          if (max < 0 || this.engine!.connectedClients < max) return true;
           this.log.warn({ max }, 'max_connections reached, connection refused');
-          callback(null, false);
-          return;
-        }
-        if (!packet.clientId && packet.clean === false) this.persistentWithoutId.add(client);
-        const window = this.installWindow(client);
-        PacketReader.install(internalsOf(client)._parser, new MessageFlow(client, this.screenPublish, this.flushes, window));
-        callback(null, true);
+          return false;
+        },
+        authenticate: this.access.authenticate,
+        refusePublish: this.refusePublish,
+        authorizeSubscribe: this.access.authorizeSubscribe,
+        mayForward: (client, message) => {
+          if (!this.access.mayRead(client, message)) return false;
+          this.stats.publishSent++;
+          return true;
+        },
       },
-      authenticate: (client, username, password, done) => {
-        if (this.persistentWithoutId.has(client)) {
-          // MQTT-3.1.3-8: a persistent session needs an identifier to be found again.
-          done(Object.assign(new Error('empty client id with clean session false'), { returnCode: IDENTIFIER_REJECTED }), false);
-          return;
-        }
-        this.access.authenticate(client, username, password, done);
-      },
-      authorizePublish: (client, packet, callback) => this.authorizePublish(client, packet, callback),
-      authorizeSubscribe: (client, subscription, callback) => this.authorizeSubscribe(client, subscription, callback),
-      authorizeForward: (client, packet) => {
-        // aedes' own announcements ($SYS/<id>/new/clients, .../new/subscribes...) carry client ids and filters:
-        // for its internal listeners only. Clients get mosquitto's $SYS/broker/... instead.
-        if (packet.topic.startsWith(aedesSysPrefix)) return null;
-        if (!this.access.mayRead(client, packet)) return null;
-        this.stats.publishSent++;
-        return packet;
+      onQueueFull: (clientId) => this.queueFull(clientId),
+      onOversizedPacket: (client, announced) => {
+        const info = this.connections.infoFor(client.conn);
+        this.log.warn(
+          { clientId: client.id || undefined, listener: info?.listenerName, remote: info?.socket.remoteAddress, announced, limit: limits.messageSizeLimit },
+          'packet larger than message_size_limit announced: connection closed before reading it',
+        );
       },
     });
-    this.aedes = aedes;
-    this.route(
-      aedes,
-      new MessageRouter(aedes as unknown as RouterHost, this.persistence as unknown as RoutingStore, matcher, emitter, this.subscriptionRegistry, this.flushes, this.sessionWrites),
-    );
-    this.observe(aedes);
+    this.engine = engine;
+    this.observe(engine);
     await this.countRetained();
     await this.countRestoredSessions();
 
@@ -165,10 +104,10 @@ export class EmbeddedBroker {
       {
         stats: this.stats,
         version: this.options.version,
-        connectedClients: () => aedes.connectedClients,
+        connectedClients: () => engine.connectedClients,
         bytesReceived: () => this.connections.bytesReceived(),
         bytesSent: () => this.connections.bytesSent(),
-        publish: (topic, payload) => this.publishInternal({ topic, payload, qos: 0, retain: true }),
+        publish: (topic, payload) => this.publishInternal({ topic, payload: Buffer.from(payload), qos: 0, retain: true }),
       },
       this.options.sysIntervalSeconds,
       this.log,
@@ -186,43 +125,29 @@ export class EmbeddedBroker {
   }
 
   get connectedClients(): number {
-    return this.aedes?.connectedClients ?? 0;
+    return this.engine?.connectedClients ?? 0;
   }
 
-  /** Publish from inside the process: no ACL, no socket. Resolves once routed (and stored, for QoS > 0). */
-  publish(message: InProcessMessage): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.requireAedes().publish(toPacket(message), (error) => (error ? reject(error) : resolve()));
-    });
+  /** A handle on the broker for one in-process participant; what it publishes is marked with `origin`. */
+  bus(origin: string): BrokerBus {
+    return new BrokerBus(this, origin);
+  }
+
+  /** Publish from inside the process: no ACL, no socket. Resolves once routed (and queued, for persistent sessions). */
+  publish(message: LocalMessage): Promise<void> {
+    return this.requireEngine().publish(message);
   }
 
   /** Subscribe from inside the process; returns the unsubscribe function. */
-  subscribe(filter: string, handler: MessageHandler): Promise<() => Promise<void>> {
-    const aedes = this.requireAedes();
-    const deliver = (packet: AedesPublishPacket, done: () => void) => {
-      try {
-        handler(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload), packet);
-      } catch (error) {
-        this.log.error({ err: error, topic: packet.topic }, 'in-process subscriber failed');
-      }
-      done();
-    };
-    return new Promise((resolve) => {
-      aedes.subscribe(filter, deliver, () =>
-        resolve(() => new Promise<void>((done) => (this.aedes ? this.aedes.unsubscribe(filter, deliver, () => done()) : done()))),
-      );
-    });
+  subscribe(filter: string, handler: LocalHandler): Promise<() => Promise<void>> {
+    return this.requireEngine().subscribe(filter, handler, (error, message) =>
+      this.log.error({ err: error, topic: message.topic }, 'in-process subscriber failed'),
+    );
   }
 
-  /** Retained messages whose topics match `filter` (read from the persistence, not from a subscription). */
-  async retained(filter: string): Promise<{ topic: string; payload: Buffer }[]> {
-    if (!this.persistence) throw new BrokerError('broker not started');
-    const found: { topic: string; payload: Buffer }[] = [];
-    for await (const packet of this.persistence.createRetainedStreamCombi([filter])) {
-      const { topic, payload } = packet as { topic: string; payload: Buffer | string };
-      found.push({ topic, payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload) });
-    }
-    return found;
+  /** Retained messages whose topics match `filter` (read from the store, not from a subscription). */
+  retained(filter: string): Promise<RoutedMessage[]> {
+    return this.requireEngine().retained([filter]);
   }
 
   /** Re-read the password and ACL files (SIGHUP). Connected clients stay; a broken file keeps the old one. */
@@ -230,47 +155,28 @@ export class EmbeddedBroker {
     return this.access.reload();
   }
 
-  /** Close listeners and clients, then flush and close the persistence. */
+  /** Close listeners and clients, then flush and close the store. */
   async stop(): Promise<void> {
     this.sys?.stop();
     await Promise.all(this.listeners.map((l) => l.close()));
     this.listeners = [];
-    const aedes = this.aedes;
-    if (aedes) {
-      await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      this.aedes = undefined;
+    const engine = this.engine;
+    this.engine = undefined;
+    try {
+      await engine?.close();
+    } finally {
+      this.connections.destroyAll();
     }
-    this.connections.destroyAll();
-    await this.persistence?.destroy();
-    this.persistence = undefined;
     this.log.info('broker stopped');
   }
 
   private accept(stream: Duplex, info: ConnectionInfo): void {
-    if (!this.aedes || this.aedes.closed) {
+    if (!this.engine || this.engine.closed) {
       stream.destroy();
       return;
     }
     this.connections.register(stream, info);
-    if (stream === info.socket) coalesceWrites(info.socket);
-    readFlowing(this.aedes.handle(stream) as unknown as Client);
-  }
-
-  /** Before CONNECT is handled, so every subscription and replay of this client goes through its window. */
-  private installWindow(client: Client): OutgoingWindow {
-    const window = new OutgoingWindow(
-      client,
-      { maxInflight: this.options.limits.maxInflightMessages, maxQueued: this.options.limits.maxQueuedMessages },
-      { dropped: (clientId) => this.queueFull(clientId) },
-      this.flushes,
-      this.sessionWrites!,
-    );
-    this.windows.set(client, window);
-    this.subscriptionRegistry.observe(client, window);
-    const internals = client as unknown as { deliverQoS: OutgoingWindow['deliver']; deliver0: OutgoingWindow['deliver'] };
-    internals.deliverQoS = window.deliver;
-    internals.deliver0 = window.deliver;
-    return window;
+    this.engine.handle(stream, info.socket);
   }
 
   private queueFull(clientId: string): void {
@@ -278,56 +184,28 @@ export class EmbeddedBroker {
     this.dropLog.dropped(clientId);
   }
 
-  private authorizePublish(client: Client | null, packet: PublishPacket, callback: (error?: Error | null) => void): void {
-    if (client) this.screenPublish(client, packet);
-    callback(null);
-  }
-
-  /** A refused PUBLISH is marked to be acknowledged and dropped (see route), and logged. */
-  private readonly screenPublish = (client: Client, packet: PublishPacket | PacketLike): void => {
-    const reason = this.refusePublish(client, packet);
-    if (!reason) return;
-    this.dropped.add(packet);
+  /** Why a client's PUBLISH is dropped (acknowledged, never routed), logged and counted; undefined to route it. */
+  private readonly refusePublish = (client: EngineClient, message: EngineMessage): string | undefined => {
+    const reason = this.publishProblem(client, message);
+    if (!reason) return undefined;
     this.stats.publishDropped++;
-    this.log.warn({ clientId: client.id, username: this.access.identityOf(client).username, topic: packet.topic, reason }, 'publish dropped');
+    this.log.warn({ clientId: client.id, username: this.access.identityOf(client).username, topic: message.topic, reason }, 'publish dropped');
+    return reason;
   };
 
-  private refusePublish(client: Client, packet: PublishPacket | PacketLike): string | undefined {
-    if (packet.topic.startsWith('$SYS')) return '$SYS is written by the broker only';
+  private publishProblem(client: EngineClient, message: EngineMessage): string | undefined {
+    if (message.topic.startsWith('$SYS')) return '$SYS is written by the broker only';
     const limit = this.options.limits.messageSizeLimit;
-    if (limit > 0 && packet.payload.length > limit) return `payload of ${packet.payload.length} bytes exceeds message_size_limit ${limit}`;
-    if (!this.access.mayPublish(client, packet.topic)) return 'not allowed by ACL';
+    if (limit > 0 && message.payload.length > limit) return `payload of ${message.payload.length} bytes exceeds message_size_limit ${limit}`;
+    if (!this.access.mayPublish(client, message.topic)) return 'not allowed by ACL';
     return undefined;
   }
 
-  private authorizeSubscribe(client: Client, subscription: Subscription, callback: (error: Error | null, subscription?: Subscription | null) => void): void {
-    this.access.authorizeSubscribe(client, subscription, callback);
-  }
-
-  /**
-   * Every publish goes through the MessageRouter. aedes disconnects a client whose publish is refused; MQTT 3.1.1 and
-   * mosquitto instead acknowledge and drop it. So refused packets are let through authorisation, acknowledged by
-   * aedes, and stopped here before routing.
-   */
-  private route(aedes: Aedes, router: MessageRouter): void {
-    (aedes as unknown as { publish: unknown }).publish = (packet: PacketLike, client: Client | null | PublishDone, done?: PublishDone) => {
-      if (typeof client === 'function') {
-        router.publish(packet, null, client);
-        return;
-      }
-      if (client && this.dropped.has(packet)) {
-        done?.();
-        return;
-      }
-      router.publish(packet, client ?? null, done ?? noop);
-    };
-  }
-
-  private observe(aedes: Aedes): void {
+  private observe(engine: DeliveryEngine): void {
     const stats = this.stats;
-    aedes.on('client', (client) => {
+    engine.on('client', (client) => {
       stats.connectionsTotal++;
-      stats.clientsMaximum = Math.max(stats.clientsMaximum, aedes.connectedClients);
+      stats.clientsMaximum = Math.max(stats.clientsMaximum, engine.connectedClients);
       if (client.clean) {
         stats.persistentClients.delete(client.id);
         stats.subscriptions.delete(client.id);
@@ -335,49 +213,42 @@ export class EmbeddedBroker {
         stats.persistentClients.add(client.id);
       }
     });
-    aedes.on('clientDisconnect', (client) => {
+    engine.on('clientDisconnect', (client) => {
       if (client.clean) stats.subscriptions.delete(client.id);
     });
-    aedes.on('subscribe', (subscriptions, client) => {
+    engine.on('subscribe', (subscriptions, client) => {
       let filters = stats.subscriptions.get(client.id);
       if (!filters) stats.subscriptions.set(client.id, (filters = new Set()));
       for (const s of subscriptions) filters.add(s.topic);
     });
-    aedes.on('unsubscribe', (filters, client) => {
+    engine.on('unsubscribe', (filters, client) => {
       const current = stats.subscriptions.get(client.id);
       for (const f of filters) current?.delete(f);
     });
-    aedes.on('publish', (packet, client) => {
+    engine.on('publish', (message, client) => {
       if (client) stats.publishReceived++;
-      if (packet.retain) {
-        if (packet.payload.length === 0) stats.retainedTopics.delete(packet.topic);
-        else stats.retainedTopics.add(packet.topic);
+      if (message.retain) {
+        if (message.payload.length === 0) stats.retainedTopics.delete(message.topic);
+        else stats.retainedTopics.add(message.topic);
       }
     });
-    aedes.on('clientError', (client, error) => this.log.debug({ clientId: client.id, err: error.message }, 'client error'));
-    aedes.on('connectionError', (_client, error) => this.log.debug({ err: error.message }, 'connection error'));
-    (aedes as unknown as NodeJS.EventEmitter).on('error', (error: Error) => this.log.error({ err: error }, 'broker error'));
+    engine.on('clientError', (client, error) => this.log.debug({ clientId: client.id, err: error.message }, 'client error'));
+    engine.on('connectionError', (_client, error) => this.log.debug({ err: error.message }, 'connection error'));
   }
 
   private async countRestoredSessions(): Promise<void> {
-    const restored = (this.persistence as { restoredSubscriptions?: () => Promise<Map<string, string[]>> }).restoredSubscriptions;
-    if (!restored) return;
-    for (const [clientId, filters] of await restored.call(this.persistence)) {
+    for (const [clientId, filters] of await this.engine!.persistentSessions()) {
       this.stats.persistentClients.add(clientId);
       this.stats.subscriptions.set(clientId, new Set(filters));
     }
   }
 
   private async countRetained(): Promise<void> {
-    for await (const packet of this.persistence!.createRetainedStreamCombi(['#', '$SYS/#'])) {
-      this.stats.retainedTopics.add((packet as { topic: string }).topic);
-    }
+    for (const message of await this.engine!.retained(['#', '$SYS/#'])) this.stats.retainedTopics.add(message.topic);
   }
 
-  private publishInternal(message: InProcessMessage): void {
-    this.aedes?.publish(toPacket(message), (error) => {
-      if (error) this.log.error({ err: error, topic: message.topic }, 'internal publish failed');
-    });
+  private publishInternal(message: LocalMessage): void {
+    this.engine?.publish(message).catch((error: unknown) => this.log.error({ err: error, topic: message.topic }, 'internal publish failed'));
   }
 
   private warnAboutAccess(listener: Listener): void {
@@ -390,21 +261,8 @@ export class EmbeddedBroker {
     }
   }
 
-  private requireAedes(): Aedes {
-    if (!this.aedes) throw new BrokerError('broker not started');
-    return this.aedes;
+  private requireEngine(): DeliveryEngine {
+    if (!this.engine) throw new BrokerError('broker not started');
+    return this.engine;
   }
 }
-
-function toPacket(message: InProcessMessage): PublishPacket {
-  return {
-    cmd: 'publish',
-    topic: message.topic,
-    payload: typeof message.payload === 'string' ? Buffer.from(message.payload) : message.payload,
-    qos: message.qos ?? 0,
-    retain: message.retain ?? false,
-    dup: false,
-  } as PublishPacket;
-}
-
-function noop(): void {}

@@ -5,7 +5,7 @@ import { PasswordFile } from './auth/password-file.js';
 import { EmbeddedBroker } from './broker.js';
 import type { BrokerOptions } from './options.js';
 
-export { EmbeddedBroker, type InProcessMessage, type MessageHandler } from './broker.js';
+export { EmbeddedBroker } from './broker.js';
 export type { BrokerOptions, ListenerOptions, BrokerLimits, TlsOptions } from './options.js';
 export { DEFAULT_LIMITS, DEFAULT_LISTENER, isLoopbackHost } from './options.js';
 

@@ -47,7 +47,7 @@ export interface BrokerOptions {
 
 export const DEFAULT_LIMITS: BrokerLimits = {
   maxConnections: -1,
-  messageSizeLimit: 0,
+  messageSizeLimit: 1024 * 1024,
   maxKeepalive: 65535,
   maxQueuedMessages: 0,
   maxInflightMessages: 20,

@@ -4,7 +4,8 @@ import { toBrokerOptions } from './config/broker-options.js';
 import type { LoadedConfig } from './config/load.js';
 import { Gateway } from './gateway.js';
 import type { GatewayHardware } from './hardware.js';
-import { channelsOf, setUpHardware } from './hardware-setup.js';
+import { channelsOf } from './hardware-setup.js';
+import { openHardware } from '../app/hardware.js';
 
 export interface RunningGateway {
   broker: EmbeddedBroker;
@@ -24,8 +25,8 @@ export async function startGateway(loaded: LoadedConfig, logger: Logger, version
   let hw: GatewayHardware | undefined;
   let gateway: Gateway | undefined;
   try {
-    hw = hardware ?? (await setUpHardware(config.hardware, logger));
-    gateway = new Gateway(config, { transport: broker, hardware: hw, logger, version, channelsOf });
+    hw = hardware ?? (await openHardware(config.hardware, logger));
+    gateway = new Gateway(config, { bus: broker.bus('gateway'), hardware: hw, logger, version, channelsOf });
     await gateway.start();
     const running = hw;
     const started = gateway;

@@ -1,3 +1,4 @@
+import type { LocalBus } from '../bus/local-bus.js';
 import type { GpioLine, Sensor, SensorChannel } from '../drivers/types.js';
 import type { Logger } from '../util/logger.js';
 import { systemClock, type Clock } from './clock.js';
@@ -15,10 +16,9 @@ import { InputWatcher } from './inputs/input-watcher.js';
 import { SensorRunner } from './sensors/sensor-runner.js';
 import { StatePublisher } from './state-publisher.js';
 import { TopicLayout } from './topics.js';
-import type { GatewayTransport } from './transport.js';
 
 export interface GatewayDependencies {
-  transport: GatewayTransport;
+  bus: LocalBus;
   hardware: GatewayHardware;
   logger: Logger;
   clock?: Clock;
@@ -32,7 +32,7 @@ const SENSOR_STAGGER_MS = 50;
 
 /**
  * The gateway: sensors to MQTT, MQTT commands to outputs, inputs to MQTT, Home Assistant discovery, and the
- * gateway's own status. It only knows the broker as a GatewayTransport and hardware as GatewayHardware.
+ * gateway's own status. It only knows the broker as a LocalBus and hardware as GatewayHardware.
  */
 export class Gateway {
   readonly topics: TopicLayout;
@@ -58,7 +58,7 @@ export class Gateway {
       gatewayId: config.gateway.id,
       discoveryPrefix: config.homeassistant.discovery_prefix,
     });
-    this.publisher = new StatePublisher(deps.transport, this.topics, config.publish, deps.logger);
+    this.publisher = new StatePublisher(deps.bus, this.topics, config.publish, deps.logger);
   }
 
   /** Counters of every sensor, for health and metrics. */
@@ -125,7 +125,7 @@ export class Gateway {
       maxAgeMs: this.config.commands.max_age,
       requireTimestamp: this.config.commands.require_timestamp,
     });
-    this.commands = new CommandHandler(this.deps.transport, this.topics, parser, executor, this.publisher, this.clock, this.deps.logger);
+    this.commands = new CommandHandler(this.deps.bus, this.topics, parser, executor, this.publisher, this.clock, this.deps.logger);
     await this.commands.start();
   }
 
@@ -206,7 +206,7 @@ export class Gateway {
       legacyObjectId: this.config.homeassistant.legacy_object_id,
       qos: this.config.publish.qos,
     });
-    this.discovery = new DiscoveryPublisher(this.deps.transport, this.topics, messages, this.config.homeassistant.status_topic, this.deps.logger);
+    this.discovery = new DiscoveryPublisher(this.deps.bus, this.topics, messages, this.config.homeassistant.status_topic, this.deps.logger);
     await this.discovery.start();
   }
 }

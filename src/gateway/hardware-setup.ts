@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { BackendUnavailableError } from '../drivers/errors.js';
 import { channelsOfKind } from '../drivers/channels.js';
 import { createGpioController } from '../drivers/gpio/index.js';
 import { createSensorRegistry, realHardware, type HardwareContext, type SensorRegistry } from '../drivers/sensor-factory.js';
@@ -11,44 +10,21 @@ import { sensorOptions } from './config/sensor-options.js';
 import type { GatewayHardware } from './hardware.js';
 
 /**
- * Real hardware when the Pi's GPIO is there (or `mode: real` insists), the simulation of mocks/ otherwise. The
- * choice is logged: a gateway that silently simulates on a real Pi would be a nasty surprise.
+ * The Pi's own hardware: its GPIO (sysfs or the character device, as `settings.gpio_backend` says) and its buses.
+ * Throws BackendUnavailableError where there is no Pi GPIO; the composition root decides what then (src/app).
  */
-export async function setUpHardware(settings: HardwareSection, logger: Logger): Promise<GatewayHardware> {
-  const log = logger.child({ module: 'hardware' });
-  if (settings.mode === 'simulated') {
-    log.info('hardware: simulated (hardware.mode: simulated)');
-    return simulatedHardware(settings, logger);
-  }
-  let gpio: GpioController;
-  try {
-    gpio = await createGpioController({
-      backend: settings.gpio_backend,
-      logger,
-      sysfsRoot: settings.sysfs_root,
-      devRoot: settings.dev_root,
-      chipBase: settings.gpio_chip_base,
-    });
-  } catch (error) {
-    if (settings.mode === 'real' || !(error instanceof BackendUnavailableError)) throw error;
-    log.warn({ reason: error.message }, 'no Raspberry Pi GPIO found: running on SIMULATED hardware (set hardware.mode: real to refuse)');
-    return simulatedHardware(settings, logger);
-  }
+export async function openRealHardware(settings: HardwareSection, logger: Logger): Promise<GatewayHardware> {
+  const gpio = await createGpioController({
+    backend: settings.gpio_backend,
+    logger,
+    sysfsRoot: settings.sysfs_root,
+    devRoot: settings.dev_root,
+    chipBase: settings.gpio_chip_base,
+  });
   const context = realHardware({ logger, sysfsRoot: settings.sysfs_root });
   const model = await boardModel(settings.sysfs_root);
-  log.info({ model, gpio: gpio.backend }, 'hardware: real');
+  logger.child({ module: 'hardware' }).info({ model, gpio: gpio.backend }, 'hardware: real');
   return assemble('real', model, gpio, context, createSensorRegistry(), () => context.close());
-}
-
-async function simulatedHardware(settings: HardwareSection, logger: Logger): Promise<GatewayHardware> {
-  // The simulation is loaded only when used, so a production start never pulls it in.
-  const [{ createSimulatedHardware }, { createSimulatedGpio }] = await Promise.all([
-    import('../../mocks/chips/simulated-hardware.js'),
-    import('../../mocks/gpio/index.js'),
-  ]);
-  const context = await createSimulatedHardware({ seed: settings.simulation_seed, logger });
-  const gpio = createSimulatedGpio({ logger });
-  return simulatedGatewayHardware(context, gpio);
 }
 
 /**

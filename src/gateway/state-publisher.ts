@@ -1,6 +1,6 @@
+import type { LocalBus } from '../bus/local-bus.js';
 import type { Logger } from '../util/logger.js';
 import type { TopicLayout } from './topics.js';
-import type { GatewayTransport } from './transport.js';
 
 export interface PublishSettings {
   qos: 0 | 1 | 2;
@@ -15,7 +15,7 @@ export class StatePublisher {
   private readonly log: Logger;
 
   constructor(
-    private readonly transport: GatewayTransport,
+    private readonly bus: LocalBus,
     private readonly topics: TopicLayout,
     private readonly settings: PublishSettings,
     logger: Logger,
@@ -52,7 +52,7 @@ export class StatePublisher {
 
   private async raw(topic: string, payload: string, retain: boolean): Promise<void> {
     try {
-      await this.transport.publish({ topic, payload, qos: this.settings.qos, retain });
+      await this.bus.publish({ topic, payload, qos: this.settings.qos, retain });
     } catch (error) {
       this.log.error({ err: error, topic }, 'publish failed');
     }

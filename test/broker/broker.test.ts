@@ -171,17 +171,17 @@ describe.each(['memory', 'journal'] as const)('%s store', (store) => {
     it('publishes from inside the process and hands messages to in-process subscribers', async () => {
       const b = await broker();
       const seen: string[] = [];
-      const unsubscribe = await b.broker.subscribe('cmd/#', (topic, payload) => seen.push(`${topic}=${payload.toString()}`));
+      const subscription = await b.broker.bus('test').subscribe('cmd/#', ({ topic, payload }) => void seen.push(`${topic}=${payload.toString()}`));
       const sub = await client(b.url());
       const inbox = collect(sub);
       await sub.subscribeAsync('state/#', { qos: 1 });
-      await b.broker.publish({ topic: 'state/led', payload: 'ON', qos: 1, retain: true });
+      await b.broker.bus('test').publish({ topic: 'state/led', payload: 'ON', qos: 1, retain: true });
       await inbox.waitFor(1);
       const pub = await client(b.url());
       await pub.publishAsync('cmd/led', 'OFF', { qos: 1 });
       await settle();
       expect(seen).toEqual(['cmd/led=OFF']);
-      await unsubscribe();
+      await subscription.unsubscribe();
       await pub.publishAsync('cmd/led', 'ON', { qos: 1 });
       await settle();
       expect(seen).toEqual(['cmd/led=OFF']);
@@ -333,14 +333,17 @@ describe.each(['memory', 'journal'] as const)('%s store', (store) => {
   });
 
   describe('limits', () => {
-    it('drops messages over message_size_limit and keeps the client', async () => {
+    it('disconnects a client whose PUBLISH is over message_size_limit, before reading its payload; the others go on', async () => {
       const b = await broker({ limits: { messageSizeLimit: 10 } as never });
       const sub = await client(b.url());
       const inbox = collect(sub);
       await sub.subscribeAsync('#', { qos: 1 });
       const pub = await client(b.url());
-      await pub.publishAsync('big', 'x'.repeat(11), { qos: 1 });
-      await pub.publishAsync('small', 'x'.repeat(10), { qos: 1 });
+      const closed = new Promise<void>((resolve) => pub.once('close', () => resolve()));
+      pub.publish('big', 'x'.repeat(11), { qos: 1 });
+      await closed;
+      const other = await client(b.url());
+      await other.publishAsync('small', 'x'.repeat(10), { qos: 1 });
       await inbox.waitFor(1);
       await settle();
       expect(inbox.messages.map((m) => m.topic)).toEqual(['small']);

@@ -154,7 +154,7 @@ describe.skipIf(!hasClients)('interop with mosquitto_pub / mosquitto_sub', () =>
 
   it.skipIf(!wsSupported)('mosquitto_sub -L ws://... over the WebSocket listener', async () => {
     broker = await startTestBroker({ listeners: [loopbackListener({ protocol: 'ws' })] });
-    await broker.broker.publish({ topic: 'ws/t', payload: 'via ws', retain: true });
+    await broker.broker.bus('test').publish({ topic: 'ws/t', payload: 'via ws', retain: true });
     const result = await runProgram('mosquitto_sub', ['-L', `ws://127.0.0.1:${port()}/ws/t`, '-C', '1', '-W', '15']);
     expect(result).toMatchObject({ code: 0, stdout: 'via ws\n' });
   });

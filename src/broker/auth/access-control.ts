@@ -1,6 +1,6 @@
-import type { Client, AuthenticateError, PublishPacket, Subscription, AedesPublishPacket } from 'aedes';
 import type { Logger } from '../../util/logger.js';
 import type { ConnectionInfo } from '../connection.js';
+import type { ConnectRefusal, EngineClient, EngineSubscription } from '../engine/engine.js';
 
 /** Who a connected client is, for access decisions. */
 export interface ClientIdentity {
@@ -23,7 +23,7 @@ export interface AccessControlOptions {
   aclFile?: string;
   loadPasswords: (file: string) => Promise<PasswordVerifier>;
   loadAcl: (file: string) => Promise<AccessPolicy>;
-  connectionInfo: (client: Client) => ConnectionInfo | undefined;
+  connectionInfo: (client: EngineClient) => ConnectionInfo | undefined;
   logger: Logger;
 }
 
@@ -31,8 +31,8 @@ export interface AccessControlOptions {
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
-function refusal(returnCode: number, message: string): AuthenticateError {
-  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+function refusal(returnCode: number, message: string): ConnectRefusal {
+  return Object.assign(new Error(message), { returnCode });
 }
 
 /**
@@ -42,7 +42,7 @@ function refusal(returnCode: number, message: string): AuthenticateError {
 export class AccessControl {
   private passwords: PasswordVerifier | undefined;
   private acl: AccessPolicy | undefined;
-  private readonly identities = new WeakMap<Client, ClientIdentity>();
+  private readonly identities = new WeakMap<EngineClient, ClientIdentity>();
   private readonly log: Logger;
 
   constructor(private readonly options: AccessControlOptions) {
@@ -73,15 +73,15 @@ export class AccessControl {
     return this.passwords !== undefined;
   }
 
-  identityOf(client: Client): ClientIdentity {
+  identityOf(client: EngineClient): ClientIdentity {
     return this.identities.get(client) ?? { clientId: client.id };
   }
 
   readonly authenticate = (
-    client: Client,
-    username: Readonly<string | undefined>,
-    password: Readonly<Buffer | undefined>,
-    done: (error: AuthenticateError | null, success: boolean | null) => void,
+    client: EngineClient,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (error: ConnectRefusal | null, success: boolean | null) => void,
   ): void => {
     const info = this.options.connectionInfo(client);
     if (!info) {
@@ -118,16 +118,16 @@ export class AccessControl {
   };
 
   /** Whether `client` may publish on `topic`: false means drop (still acknowledged, as MQTT 3.1.1 requires). */
-  mayPublish(client: Client, topic: string): boolean {
+  mayPublish(client: EngineClient, topic: string): boolean {
     const acl = this.acl;
     if (!acl) return true;
     return acl.canPublish(this.identityOf(client), topic);
   }
 
   readonly authorizeSubscribe = (
-    client: Client,
-    subscription: Subscription,
-    callback: (error: Error | null, subscription?: Subscription | null) => void,
+    client: EngineClient,
+    subscription: EngineSubscription,
+    callback: (error: Error | null, subscription: EngineSubscription | null) => void,
   ): void => {
     const acl = this.acl;
     if (!acl || acl.canSubscribe(this.identityOf(client), subscription.topic)) {
@@ -140,7 +140,7 @@ export class AccessControl {
   };
 
   /** Whether a message on `topic` may be delivered to `client`. */
-  mayRead(client: Client, packet: AedesPublishPacket | PublishPacket): boolean {
+  mayRead(client: EngineClient, packet: { topic: string }): boolean {
     const acl = this.acl;
     return !acl || acl.canRead(this.identityOf(client), packet.topic);
   }

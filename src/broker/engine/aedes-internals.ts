@@ -23,6 +23,8 @@ export interface PacketLike {
   brokerCounter?: number;
   clientId?: string;
   nl?: boolean;
+  /** What an in-process publisher marked the message with (engine.ts: LocalMessage.origin); routed, never stored. */
+  origin?: string;
 }
 
 export type DeliverFunction = (packet: PacketLike, done: () => void) => void;

@@ -9,7 +9,7 @@ import type { SpawnFn } from './chardev/tool-process.js';
 import type { OnoffModule } from './onoff-loader.js';
 import { SysfsGpioController } from './sysfs-backend.js';
 
-export type GpioBackendName = 'auto' | 'sysfs' | 'chardev' | 'mock';
+export type GpioBackendName = 'auto' | 'sysfs' | 'chardev';
 
 export interface CreateGpioControllerOptions {
   backend: GpioBackendName;
@@ -30,7 +30,7 @@ export interface CreateGpioControllerOptions {
 /**
  * The GPIO controller for this system. `auto` takes sysfs (onoff) when `/sys/class/gpio/export` exists and onoff
  * loads, else the character device (libgpiod tools) when a `/dev/gpiochip*` with a Pi pin controller exists, else
- * throws BackendUnavailableError, and the caller decides whether to fall back to simulation (`mock`).
+ * throws BackendUnavailableError, and the caller (the composition root) decides whether to fall back to simulation.
  */
 export async function createGpioController(options: CreateGpioControllerOptions): Promise<GpioController> {
   switch (options.backend) {
@@ -38,12 +38,6 @@ export async function createGpioController(options: CreateGpioControllerOptions)
       return createSysfs(options);
     case 'chardev':
       return createChardev(options);
-    case 'mock': {
-      // Loaded on demand so that production start-up never pulls in the simulation.
-      const { createSimulatedGpio } = await import('../../../mocks/gpio/index.js');
-      options.logger.child({ module: 'gpio' }).info('gpio backend: simulated');
-      return createSimulatedGpio({ logger: options.logger });
-    }
     case 'auto':
       return createAuto(options);
   }

@@ -1,8 +1,8 @@
+import type { BusSubscription, LocalBus } from '../../bus/local-bus.js';
 import type { Logger } from '../../util/logger.js';
 import type { Clock } from '../clock.js';
 import type { StatePublisher } from '../state-publisher.js';
 import type { TopicLayout } from '../topics.js';
-import type { GatewayTransport } from '../transport.js';
 import { OutputExecutorError, type OutputExecutor } from './output-executor.js';
 import type { CommandParser } from './parse.js';
 import { buildCommandResponse } from './response.js';
@@ -13,11 +13,11 @@ import type { CommandResult } from './types.js';
  * answered on `<base>/command/response`, refused or not; nothing a client sends can crash the gateway.
  */
 export class CommandHandler {
-  private unsubscribes: (() => Promise<void>)[] = [];
+  private subscriptions: BusSubscription[] = [];
   private readonly log: Logger;
 
   constructor(
-    private readonly transport: GatewayTransport,
+    private readonly bus: LocalBus,
     private readonly topics: TopicLayout,
     private readonly parser: CommandParser,
     private readonly executor: OutputExecutor,
@@ -29,14 +29,14 @@ export class CommandHandler {
   }
 
   async start(): Promise<void> {
-    this.unsubscribes.push(
-      await this.transport.subscribe(this.topics.setWildcard(), (topic, payload) => void this.onSet(topic, payload)),
-      await this.transport.subscribe(this.topics.command(), (topic, payload) => void this.onCommand(topic, payload)),
+    this.subscriptions.push(
+      await this.bus.subscribe(this.topics.setWildcard(), ({ topic, payload }) => void this.onSet(topic, payload)),
+      await this.bus.subscribe(this.topics.command(), ({ topic, payload }) => void this.onCommand(topic, payload)),
     );
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.unsubscribes.splice(0).map((unsubscribe) => unsubscribe()));
+    await Promise.all(this.subscriptions.splice(0).map((subscription) => subscription.unsubscribe()));
   }
 
   private async onSet(topic: string, payload: Buffer): Promise<void> {

@@ -61,8 +61,10 @@ export const brokerSchema = z.strictObject({
     .int()
     .min(0)
     .max(268435455)
-    .default(0)
-    .describe('Largest PUBLISH payload in bytes accepted; 0: the MQTT maximum'),
+    .default(1024 * 1024)
+    .describe(
+      'Largest PUBLISH payload in bytes. A client announcing more is disconnected as the packet header arrives, before the payload is read (like mosquitto max_packet_size). Default 1 MiB; 0: the MQTT maximum (256 MiB)',
+    ),
   max_keepalive: z.number().int().min(10).max(65535).default(65535).describe('Clients asking a longer keepalive are refused'),
   max_queued_messages: z
     .number()

@@ -1,6 +1,6 @@
+import type { BusSubscription, LocalBus } from '../../bus/local-bus.js';
 import type { Logger } from '../../util/logger.js';
 import type { TopicLayout } from '../topics.js';
-import type { GatewayTransport } from '../transport.js';
 import { encodeDiscoveryPayload } from './abbreviations.js';
 import { discoveryRemovals } from './removal.js';
 import type { DiscoveryMessage } from './types.js';
@@ -10,11 +10,11 @@ import type { DiscoveryMessage } from './types.js';
  * config, and announces again whenever Home Assistant says it is back online.
  */
 export class DiscoveryPublisher {
-  private unsubscribe: (() => Promise<void>) | undefined;
+  private subscription: BusSubscription | undefined;
   private readonly log: Logger;
 
   constructor(
-    private readonly transport: GatewayTransport,
+    private readonly bus: LocalBus,
     private readonly topics: TopicLayout,
     private readonly messages: readonly DiscoveryMessage[],
     private readonly statusTopic: string,
@@ -26,7 +26,7 @@ export class DiscoveryPublisher {
   async start(): Promise<void> {
     await this.removeStale();
     await this.announce();
-    this.unsubscribe = await this.transport.subscribe(this.statusTopic, (_topic, payload) => {
+    this.subscription = await this.bus.subscribe(this.statusTopic, ({ payload }) => {
       if (payload.toString().trim() === 'online') {
         this.log.info('Home Assistant is online, announcing again');
         // Nothing to await here: a failure (broker stopping) must not become an unhandled rejection.
@@ -36,25 +36,25 @@ export class DiscoveryPublisher {
   }
 
   async stop(): Promise<void> {
-    await this.unsubscribe?.();
+    await this.subscription?.unsubscribe();
   }
 
   async announce(): Promise<void> {
     for (const message of this.messages) {
-      await this.transport.publish({ topic: message.topic, payload: encodeDiscoveryPayload(message.payload), qos: 1, retain: true });
+      await this.bus.publish({ topic: message.topic, payload: encodeDiscoveryPayload(message.payload), qos: 1, retain: true });
     }
     this.log.info({ entities: this.messages.length }, 'discovery announced');
   }
 
   private async removeStale(): Promise<void> {
-    const previous = await this.transport.retained(this.topics.ownDiscoveryWildcard());
+    const previous = await this.bus.retained(this.topics.ownDiscoveryWildcard());
     const removals = discoveryRemovals(
       previous.filter((m) => m.payload.length > 0).map((m) => m.topic),
       this.messages,
       this.topics,
     );
     for (const removal of removals) {
-      await this.transport.publish({ topic: removal.topic, payload: '', qos: 1, retain: true });
+      await this.bus.publish({ topic: removal.topic, payload: '', qos: 1, retain: true });
     }
     if (removals.length > 0) this.log.info({ removed: removals.map((r) => r.topic) }, 'removed entities that left the config');
   }

@@ -5,56 +5,26 @@ import { OutputExecutor } from '../../../src/gateway/commands/output-executor.js
 import { CommandParser } from '../../../src/gateway/commands/parse.js';
 import { StatePublisher } from '../../../src/gateway/state-publisher.js';
 import { TopicLayout } from '../../../src/gateway/topics.js';
-import type { GatewayTransport, OutgoingMessage, RetainedMessage } from '../../../src/gateway/transport.js';
 import { silentLogger } from '../../../src/util/logger.js';
+import { FakeBus } from '../../helpers/fake-bus.js';
 import { FakeLine } from './fake-line.js';
 
-/** Subscriptions by filter, messages delivered by hand, publishes recorded. */
-class FakeTransport implements GatewayTransport {
-  published: OutgoingMessage[] = [];
-  subscriptions = new Map<string, (topic: string, payload: Buffer) => void>();
-  failPublish = false;
-
-  async publish(message: OutgoingMessage): Promise<void> {
-    if (this.failPublish) throw new Error('broker gone');
-    this.published.push(message);
-  }
-
-  async subscribe(filter: string, handler: (topic: string, payload: Buffer) => void): Promise<() => Promise<void>> {
-    this.subscriptions.set(filter, handler);
-    return async () => void this.subscriptions.delete(filter);
-  }
-
-  async retained(): Promise<RetainedMessage[]> {
-    return [];
-  }
-
-  /** Delivers to every matching subscription (+ only, enough here), then lets the async handlers finish. */
-  async deliver(topic: string, payload: string | Buffer): Promise<void> {
-    for (const [filter, handler] of this.subscriptions) {
-      const pattern = new RegExp(`^${filter.replace(/\+/g, '[^/]+')}$`);
-      if (pattern.test(topic)) handler(topic, Buffer.isBuffer(payload) ? payload : Buffer.from(payload));
-    }
-    for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-
-  responses(): Record<string, unknown>[] {
-    return this.published.filter((m) => m.topic === 'home/command/response').map((m) => JSON.parse(String(m.payload)) as Record<string, unknown>);
-  }
+function responses(bus: FakeBus): Record<string, unknown>[] {
+  return bus.published.filter((m) => m.topic === 'home/command/response').map((m) => JSON.parse(String(m.payload)) as Record<string, unknown>);
 }
 
 const NOW = Date.parse('2025-06-01T12:00:00.000Z');
 const clock: Clock = { now: () => NOW, setTimeout: (cb, ms) => setTimeout(cb, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
 
 describe('CommandHandler', () => {
-  let transport: FakeTransport;
+  let transport: FakeBus;
   let led: FakeLine;
   let relay: FakeLine;
   let executor: OutputExecutor;
   let handler: CommandHandler;
 
   beforeEach(async () => {
-    transport = new FakeTransport();
+    transport = new FakeBus();
     const topics = new TopicLayout({ baseTopic: 'home', gatewayId: 'pi', discoveryPrefix: 'homeassistant' });
     const publisher = new StatePublisher(transport, topics, { qos: 1, retain: true }, silentLogger());
     led = new FakeLine(17, 0);
@@ -70,15 +40,15 @@ describe('CommandHandler', () => {
   });
 
   it('subscribes to the set topics and the command topic, and unsubscribes on stop', async () => {
-    expect([...transport.subscriptions.keys()].sort()).toEqual(['home/+/set', 'home/command']);
+    expect([...transport.handlers.keys()].sort()).toEqual(['home/+/set', 'home/command']);
     await handler.stop();
-    expect(transport.subscriptions.size).toBe(0);
+    expect(transport.handlers.size).toBe(0);
   });
 
   it('executes a set command and answers with the new state (not retained)', async () => {
     await transport.deliver('home/led/set', 'ON');
     expect(led.writes).toEqual([1]);
-    expect(transport.responses()).toEqual([{ ok: true, outputs: { led: 'ON' }, topic: 'home/led/set', received_at: '2025-06-01T12:00:00.000Z' }]);
+    expect(responses(transport)).toEqual([{ ok: true, outputs: { led: 'ON' }, topic: 'home/led/set', received_at: '2025-06-01T12:00:00.000Z' }]);
     const response = transport.published.find((m) => m.topic === 'home/command/response')!;
     expect(response).toMatchObject({ qos: 1, retain: false });
   });
@@ -87,7 +57,7 @@ describe('CommandHandler', () => {
     await transport.deliver('home/command', JSON.stringify({ led: 'on', relay: { state: 'toggle' }, id: 'abc' }));
     expect(led.writes).toEqual([1]);
     expect(relay.writes).toEqual([1]);
-    expect(transport.responses()).toEqual([
+    expect(responses(transport)).toEqual([
       { id: 'abc', ok: true, outputs: { led: 'ON', relay: 'ON' }, topic: 'home/command', received_at: '2025-06-01T12:00:00.000Z' },
     ]);
   });
@@ -103,7 +73,7 @@ describe('CommandHandler', () => {
   ])('refuses %s %s with %s, touching nothing', async (topic, payload, code, message) => {
     await transport.deliver(topic, payload);
     expect(led.writes).toEqual([]);
-    const [response] = transport.responses();
+    const [response] = responses(transport);
     expect(response).toMatchObject({ ok: false, topic, error: { code } });
     expect((response!.error as { message: string }).message).toMatch(message);
   });
@@ -111,7 +81,7 @@ describe('CommandHandler', () => {
   it('reports a hardware failure as execution_failed, with the outputs that did change', async () => {
     relay.failWrites = true;
     await transport.deliver('home/command', '{"led":"on","relay":"on","id":5}');
-    const [response] = transport.responses();
+    const [response] = responses(transport);
     expect(response).toMatchObject({ id: 5, ok: false, outputs: { led: 'ON' }, error: { code: 'execution_failed' } });
     expect((response!.error as { message: string }).message).toMatch(/relay.*EIO/);
   });
@@ -119,7 +89,7 @@ describe('CommandHandler', () => {
   it('answers commands that arrive after the executor shut down, without throwing', async () => {
     await executor.shutdown();
     await transport.deliver('home/led/set', '{"state":"ON","id":"late"}');
-    expect(transport.responses()).toMatchObject([{ ok: false, id: 'late', error: { message: expect.stringMatching(/shut down/) } }]);
+    expect(responses(transport)).toMatchObject([{ ok: false, id: 'late', error: { message: expect.stringMatching(/shut down/) } }]);
   });
 
   it('survives a broker that cannot take the response', async () => {
@@ -129,7 +99,7 @@ describe('CommandHandler', () => {
     transport.failPublish = false;
     await transport.deliver('home/led/set', 'OFF');
     expect(led.writes).toEqual([1, 0]);
-    expect(transport.responses()).toHaveLength(1);
+    expect(responses(transport)).toHaveLength(1);
   });
 
   it('executes commands in arrival order', async () => {

@@ -16,7 +16,7 @@ describe('toBrokerOptions', () => {
     expect(result.passwordFile).toBeUndefined();
     expect(result.aclFile).toBeUndefined();
     expect(result.sysIntervalSeconds).toBe(10);
-    expect(result.limits).toEqual({ maxConnections: -1, messageSizeLimit: 0, maxKeepalive: 65535, maxQueuedMessages: 0, maxInflightMessages: 20, drainTimeoutMs: 30_000 });
+    expect(result.limits).toEqual({ maxConnections: -1, messageSizeLimit: 1048576, maxKeepalive: 65535, maxQueuedMessages: 0, maxInflightMessages: 20, drainTimeoutMs: 30_000 });
   });
 
   it('the default listener is a copy: changing the result does not change the next one', () => {

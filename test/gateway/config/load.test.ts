@@ -34,7 +34,7 @@ describe('parseConfig', () => {
         persistence: true,
         sys_interval: 10,
         max_connections: -1,
-        message_size_limit: 0,
+        message_size_limit: 1048576,
         max_keepalive: 65535,
         max_queued_messages: 0,
         max_inflight_messages: 20,

@@ -2,37 +2,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { buildDiscoveryMessages } from '../../../src/gateway/discovery/build.js';
 import { DiscoveryPublisher } from '../../../src/gateway/discovery/discovery-publisher.js';
 import { TopicLayout } from '../../../src/gateway/topics.js';
-import type { GatewayTransport, OutgoingMessage, RetainedMessage } from '../../../src/gateway/transport.js';
 import { silentLogger } from '../../../src/util/logger.js';
-
-class FakeTransport implements GatewayTransport {
-  published: OutgoingMessage[] = [];
-  retainedStore: RetainedMessage[] = [];
-  retainedFilters: string[] = [];
-  handlers = new Map<string, (topic: string, payload: Buffer) => void>();
-  failPublish = false;
-
-  async publish(message: OutgoingMessage): Promise<void> {
-    await Promise.resolve();
-    if (this.failPublish) throw new Error('broker closing');
-    this.published.push(message);
-  }
-
-  async subscribe(filter: string, handler: (topic: string, payload: Buffer) => void): Promise<() => Promise<void>> {
-    this.handlers.set(filter, handler);
-    return async () => void this.handlers.delete(filter);
-  }
-
-  async retained(filter: string): Promise<RetainedMessage[]> {
-    this.retainedFilters.push(filter);
-    return this.retainedStore;
-  }
-
-  async deliver(topic: string, payload: string): Promise<void> {
-    this.handlers.get(topic)?.(topic, Buffer.from(payload));
-    for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-}
+import { FakeBus, retainedMessage as retained } from '../../helpers/fake-bus.js';
 
 const topics = new TopicLayout({ baseTopic: 'pi', gatewayId: 'gw', discoveryPrefix: 'homeassistant' });
 const messages = buildDiscoveryMessages(
@@ -40,14 +11,13 @@ const messages = buildDiscoveryMessages(
   { topics, device: { name: 'Pi', model: 'Pi 4', swVersion: '1' }, origin: { swVersion: '1' } },
 );
 const CURRENT = ['homeassistant/sensor/gw/climate_temperature/config', 'homeassistant/switch/gw/led/config'];
-const retained = (topic: string, payload = '{"name":"x"}'): RetainedMessage => ({ topic, payload: Buffer.from(payload) });
 
 describe('DiscoveryPublisher', () => {
-  let transport: FakeTransport;
+  let transport: FakeBus;
   let publisher: DiscoveryPublisher;
 
   beforeEach(() => {
-    transport = new FakeTransport();
+    transport = new FakeBus();
     publisher = new DiscoveryPublisher(transport, topics, messages, 'homeassistant/status', silentLogger());
   });
 

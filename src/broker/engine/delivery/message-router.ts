@@ -91,6 +91,7 @@ export class MessageRouter {
     }
     const packet = new Packet(original, host);
     if (client) packet.clientId = client.id;
+    else if (original.origin !== undefined) packet.origin = original.origin;
     if (packet.retain) this.store.storeRetained(packet).then(undefined, this.failed);
     if (packet.qos === 0) {
       this.deliver(original, packet, client, done);

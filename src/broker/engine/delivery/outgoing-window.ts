@@ -254,9 +254,10 @@ export class OutgoingWindow implements Flushable, LiveDeliverer {
    */
   private deliveryQos(packet: PacketLike): number {
     if (packet.qos === 0) return 0;
-    // A live message (it has a broker key; replayed retained ones do not) reaches this path only through a
-    // subscription at QoS 1 or 2: at QoS 1 it needs no lookup.
-    if (packet.qos === 1 && packet.brokerId) return 1;
+    // Routed through a subscription granted at least the message's QoS: no other can grant more than the message has.
+    // Below it (MQTT-3.8.4-6: the minimum of the two), another of the client's subscriptions may grant more.
+    const via = (packet as Partial<ClientCopy>).subscriptionQos;
+    if (via !== undefined && via >= packet.qos) return packet.qos;
     const subscriptions = this.client.subscriptions;
     const exact = subscriptions[packet.topic];
     if (exact && exact.qos >= packet.qos) return packet.qos;
@@ -296,6 +297,8 @@ class ClientCopy implements PacketLike {
   readonly brokerCounter: number | undefined;
   readonly clientId: string | undefined;
   readonly nl: boolean | undefined;
+  /** The QoS granted to the subscription it was routed through. */
+  readonly subscriptionQos: number;
 
   constructor(packet: PacketLike, subscription: SubscriptionRecord) {
     this.topic = packet.topic;
@@ -306,6 +309,7 @@ class ClientCopy implements PacketLike {
     this.brokerCounter = packet.brokerCounter;
     this.clientId = packet.clientId;
     this.nl = subscription.nl;
+    this.subscriptionQos = subscription.qos;
   }
 }
 

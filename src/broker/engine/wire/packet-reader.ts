@@ -38,6 +38,18 @@ export interface PacketTaker {
   chunkDone(): void;
 }
 
+/** What a connection may send, checked as each fixed header is read, before the packet is buffered. */
+export interface PacketLimits {
+  /** Largest PUBLISH payload; 0: no limit but the protocol's. */
+  maxPayloadBytes: number;
+  /** Largest remaining length of any other packet; 0: no limit but the protocol's. */
+  maxPacketBytes: number;
+  /** Called once, with the remaining length announced, when a packet is over its limit; nothing more is read. */
+  oversized(announcedBytes: number): void;
+}
+
+export interface ReaderHooks extends PacketTaker, Partial<PacketLimits> {}
+
 const CONFIRMATIONS: Record<number, [cmd: string, flags: number] | undefined> = {
   4: ['puback', 0],
   5: ['pubrec', 0],
@@ -46,6 +58,8 @@ const CONFIRMATIONS: Record<number, [cmd: string, flags: number] | undefined> = 
 };
 const PUBLISH = 3;
 const PINGREQ = 12;
+/** A PUBLISH's bytes besides its payload: topic length, the longest topic, packet identifier. */
+const PUBLISH_OVERHEAD = 2 + 65535 + 2;
 
 /**
  * Frames the bytes of an MQTT 3.1 / 3.1.1 connection and decodes the packets of the message flow (PUBLISH, PUBACK,
@@ -65,15 +79,15 @@ export class PacketReader {
 
   constructor(
     private readonly parser: MqttPacketParser,
-    private readonly taker?: PacketTaker,
+    private readonly taker?: ReaderHooks,
   ) {}
 
   /**
-   * Takes over `parser.parse`, from the next call on which mqtt-packet holds no partial packet. MQTT 5 connections
-   * stay with mqtt-packet (properties).
+   * Takes over `parser.parse`, from the next call on which mqtt-packet holds no partial packet: installed on a new
+   * connection, it frames every packet, CONNECT included, so the limits apply before anything is buffered. The
+   * packets of an MQTT 5 connection (properties) are decoded by mqtt-packet, framed here all the same.
    */
-  static install(parser: MqttPacketParser, taker?: PacketTaker): void {
-    if (parser.settings.protocolVersion === 5) return;
+  static install(parser: MqttPacketParser, taker?: ReaderHooks): void {
     const reader = new PacketReader(parser, taker);
     const original = parser.parse.bind(parser);
     let active = false;
@@ -121,6 +135,7 @@ export class PacketReader {
         return;
       }
       if (status === INCOMPLETE) break;
+      if (this.overLimit(buffer, offset, bounds)) return;
       const end = bounds.bodyStart + bounds.bodyLength;
       if (end > buffer.length) {
         needs = end - offset;
@@ -138,8 +153,43 @@ export class PacketReader {
     }
   }
 
+  /**
+   * Whether the packet whose fixed header is at `frame` is over its limit: then the connection is refused (once) and
+   * nothing of it is kept. A PUBLISH's payload length is exact once its topic length has arrived; before that only
+   * the longest topic's worth beyond the limit can be announced.
+   */
+  private overLimit(buffer: Buffer, frame: number, bounds: FrameBounds): boolean {
+    const hooks = this.taker;
+    if (!hooks?.oversized) return false;
+    const announced = bounds.bodyLength;
+    let over: boolean;
+    if (buffer[frame]! >> 4 === PUBLISH) {
+      const limit = hooks.maxPayloadBytes ?? 0;
+      if (limit <= 0) return false;
+      if (bounds.bodyStart + 2 <= buffer.length) {
+        const qos = (buffer[frame]! >> 1) & 0x03;
+        over = announced - 2 - buffer.readUInt16BE(bounds.bodyStart) - (qos > 0 ? 2 : 0) > limit;
+      } else {
+        over = announced > limit + PUBLISH_OVERHEAD;
+      }
+    } else {
+      const limit = hooks.maxPacketBytes ?? 0;
+      over = limit > 0 && announced > limit;
+    }
+    if (!over) return false;
+    this.failed = true;
+    this.pending = [];
+    this.pendingLength = 0;
+    hooks.oversized(announced);
+    return true;
+  }
+
   /** One whole packet (`frame` its first byte, `start` its body); false once the connection is in error. */
   private decode(header: number, buffer: Buffer, frame: number, start: number, end: number): boolean {
+    if (this.parser.settings.protocolVersion === 5) {
+      this.original(buffer.subarray(frame, end));
+      return !this.failed;
+    }
     const type = header >> 4;
     const flags = header & 0x0f;
     const length = end - start;

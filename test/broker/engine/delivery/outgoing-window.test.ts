@@ -38,7 +38,7 @@ async function subscriber(port: number, filter: string, qos: number, clientId = 
 }
 
 async function publishNumbered(count: number, qos: 1 | 2, topic = 'w/t'): Promise<void> {
-  for (let i = 0; i < count; i++) await broker!.broker.publish({ topic, payload: String(i), qos });
+  for (let i = 0; i < count; i++) await broker!.broker.bus('test').publish({ topic, payload: String(i), qos });
 }
 
 describe('max_inflight_messages', () => {
@@ -119,7 +119,7 @@ describe('a subscriber that stops reading', () => {
     await healthy.subscribeAsync('big/#', { qos: 1 });
     const payload = Buffer.alloc(64 * 1024, 0x61);
     // ~13 MB: far more than the kernel buffers of a loopback socket hold.
-    for (let i = 0; i < 200; i++) await b.broker.publish({ topic: 'big/t', payload, qos: 1 });
+    for (let i = 0; i < 200; i++) await b.broker.bus('test').publish({ topic: 'big/t', payload, qos: 1 });
     await inbox.waitFor(200, 10_000);
     // The client itself, not reading, cannot see the close yet: the broker's count says it.
     await expect.poll(() => b.broker.connectedClients, { timeout: 5000 }).toBe(1);
@@ -170,9 +170,20 @@ describe('QoS of a delivery', () => {
     await Promise.all([sub.endAsync(), pub.endAsync()]);
   });
 
+  it('of a live QoS 1 message is 0 for a QoS 0 subscription (MQTT-3.8.4-6), which then needs no acknowledgement', async () => {
+    const b = await start({ maxInflightMessages: 20 });
+    const raw = await subscriber(b.ports[0]!, 'w/#', 0);
+    const pub = await connectClient(b.url());
+    for (let i = 0; i < 30; i++) await pub.publishAsync('w/t', String(i), { qos: 1 });
+    const received = await raw.collect(PACKET.PUBLISH);
+    // Acknowledging nothing, it still gets all 30: none took a slot of the in-flight window.
+    expect(received.map((p) => decodePublish(p))).toEqual(Array.from({ length: 30 }, (_, i) => ({ topic: 'w/t', payload: String(i), qos: 0, messageId: undefined })));
+    await pub.endAsync();
+  });
+
   it('of a retained message replayed on SUBSCRIBE is capped by that subscription', async () => {
     const b = await start({});
-    await b.broker.publish({ topic: 'w/kept', payload: 'r', qos: 1, retain: true });
+    await b.broker.bus('test').publish({ topic: 'w/kept', payload: 'r', qos: 1, retain: true });
     const sub = await connectClient(b.url());
     const inbox = collect(sub);
     await sub.subscribeAsync('w/+', { qos: 0 });

@@ -276,7 +276,7 @@ describe('the broker process killed with SIGKILL', () => {
   });
 
   async function startCli(config: string, port: number): Promise<ChildProcess> {
-    const root = path.resolve(import.meta.dirname, '../..');
+    const root = path.resolve(import.meta.dirname, '../../../..');
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'broker', '--config', config], {
       cwd: root,
       stdio: 'ignore',

@@ -4,7 +4,7 @@ import { PacketReader, type MqttPacketParser } from '../../../../src/broker/engi
 
 const mqttPacket = createRequire(import.meta.url)('mqtt-packet') as {
   parser(options?: object): MqttPacketParser;
-  generate(packet: object): Buffer;
+  generate(packet: object, options?: object): Buffer;
 };
 
 const frames: Buffer[] = [
@@ -137,11 +137,56 @@ describe('PacketReader', () => {
     expect(ended).toHaveBeenCalledTimes(1);
   });
 
-  it('leaves MQTT 5 connections to mqtt-packet', () => {
-    const parser = mqttPacket.parser();
-    parser.parse(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'c', clean: true, keepalive: 60 }));
-    const parse = parser.parse;
+  it('frames the packets of an MQTT 5 connection and leaves their decoding (properties) to mqtt-packet', () => {
+    const v5 = { protocolVersion: 5 };
+    const parser = mqttPacket.parser(v5);
     PacketReader.install(parser);
-    expect(parser.parse).toBe(parse);
+    const publish = mqttPacket.generate({ cmd: 'publish', topic: 't', payload: Buffer.from('p'), qos: 1, messageId: 3, retain: false, dup: false, properties: { contentType: 'text/plain' } }, v5);
+    const connect = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'c', clean: true, keepalive: 60 });
+    const { packets, errors } = run(parser, split(Buffer.concat([connect, publish]), [3]));
+    expect(errors).toEqual([]);
+    expect(packets[1]).toMatchObject({ cmd: 'publish', topic: 't', messageId: 3, properties: { contentType: 'text/plain' } });
+  });
+});
+
+describe('PacketReader limits', () => {
+  function limited(maxPayloadBytes: number, maxPacketBytes = 0) {
+    const parser = connectedParser();
+    const oversized = vi.fn();
+    PacketReader.install(parser, { take: () => false, chunkDone: () => {}, maxPayloadBytes, maxPacketBytes, oversized });
+    return { parser, oversized };
+  }
+  const publishOf = (payloadBytes: number, topic = 'a/b', qos = 1) =>
+    mqttPacket.generate({ cmd: 'publish', topic, payload: Buffer.alloc(payloadBytes, 0x61), qos, messageId: qos ? 1 : undefined, retain: false, dup: false });
+
+  it('takes a PUBLISH whose payload is exactly the limit, whatever its topic', () => {
+    const { parser, oversized } = limited(1024);
+    const { packets } = run(parser, [publishOf(1024, 'x'.repeat(5000))]);
+    expect(oversized).not.toHaveBeenCalled();
+    expect(packets).toHaveLength(1);
+  });
+
+  it('refuses a PUBLISH announcing one byte more as soon as its header and topic length are read', () => {
+    const { parser, oversized } = limited(1024);
+    const whole = publishOf(1025, 'a/b', 0);
+    // Only the first 6 bytes arrive: fixed header and topic length; the rest would never be buffered.
+    const { packets } = run(parser, [whole.subarray(0, 6), whole.subarray(6)]);
+    expect(oversized).toHaveBeenCalledExactlyOnceWith(whole.length - 3);
+    expect(packets).toEqual([]);
+  });
+
+  it('refuses a PUBLISH announcing 200 MB from its first bytes', () => {
+    const { parser, oversized } = limited(1024);
+    const header = Buffer.from([0x32, 0x80, 0x84, 0xaf, 0x5f, 0x00, 0x03, 0x61, 0x2f, 0x62]);
+    run(parser, [header]);
+    expect(oversized).toHaveBeenCalledExactlyOnceWith(200_000_000);
+  });
+
+  it('refuses any other packet over maxPacketBytes', () => {
+    const { parser, oversized } = limited(1024, 64);
+    const subscribe = mqttPacket.generate({ cmd: 'subscribe', messageId: 7, subscriptions: [{ topic: 'x'.repeat(100), qos: 1 }] });
+    const { packets } = run(parser, [subscribe]);
+    expect(oversized).toHaveBeenCalledOnce();
+    expect(packets).toEqual([]);
   });
 });

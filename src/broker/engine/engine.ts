@@ -1,0 +1,416 @@
+import { Aedes, type AedesOptions, type Client } from 'aedes';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../../util/logger.js';
+import { internalsOf, type PacketLike } from './aedes-internals.js';
+import { FlushScheduler } from './delivery/flush-scheduler.js';
+import { createMessageEmitter } from './delivery/match-cache.js';
+import { MessageFlow } from './delivery/message-flow.js';
+import { MessageRouter, type PublishDone, type RouterHost, type RoutingStore } from './delivery/message-router.js';
+import { OutgoingWindow } from './delivery/outgoing-window.js';
+import { SessionWrites, type SessionQueueStore } from './delivery/session-writes.js';
+import { SubscriptionRegistry } from './delivery/subscription-registry.js';
+import { disablePacketNumberCache } from './packet-numbers.js';
+import { createPersistence, hideDollarTopicsFromWildcards, limitQueuedMessages, observeAcknowledgements, type AedesPersistence } from './persistence/stores.js';
+import { checkPinnedVersions } from './versions.js';
+import { coalesceWrites } from './wire/coalesce-writes.js';
+import { PacketReader, type PacketTaker } from './wire/packet-reader.js';
+import { readFlowing } from './wire/read-loop.js';
+
+/**
+ * The face of the MQTT engine: aedes 1.2 with our delivery, wire and persistence code patched in. Everything outside
+ * src/broker/engine/ sees aedes only through the types and the class of this module (eslint enforces it).
+ */
+
+/** A connected (or connecting) client, as the rest of the broker may know it. */
+export interface EngineClient {
+  readonly id: string;
+  /** The stream handed to handle(): for a TCP client its socket. */
+  readonly conn: Duplex;
+  /** A clean session: nothing kept after it disconnects. */
+  readonly clean: boolean;
+}
+
+export interface EngineMessage {
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+}
+
+/** A message as it is routed: what was published, and who published it. */
+export interface RoutedMessage extends EngineMessage {
+  /** The publishing client's id; undefined for an in-process publish. */
+  readonly clientId?: string;
+  /** What an in-process publisher marked its message with (a bridge marks what it brought in). */
+  readonly origin?: string;
+}
+
+export interface EngineSubscription {
+  topic: string;
+  qos: 0 | 1 | 2;
+}
+
+/** A refusal of CONNECT; `returnCode` is the CONNACK code (MQTT 3.1.1 §3.2.2.3). */
+export type ConnectRefusal = Error & { returnCode?: number };
+
+/** The broker's decisions, asked by the engine as packets arrive. */
+export interface EnginePolicy {
+  /** Before CONNECT is handled: false refuses the connection (max_connections). */
+  admit(client: EngineClient): boolean;
+  authenticate(client: EngineClient, username: string | undefined, password: Buffer | undefined, done: (error: ConnectRefusal | null, ok: boolean | null) => void): void;
+  /**
+   * Why a client's PUBLISH must be dropped, or undefined to route it. Asked synchronously as the packet is read; a
+   * dropped PUBLISH is still acknowledged, as MQTT 3.1.1 and mosquitto do.
+   */
+  refusePublish(client: EngineClient, message: EngineMessage): string | undefined;
+  /** Calls back with the subscription to grant, or null to refuse it (0x80 in SUBACK). */
+  authorizeSubscribe(client: EngineClient, subscription: EngineSubscription, callback: (error: Error | null, granted: EngineSubscription | null) => void): void;
+  /** Whether `message` may be delivered to `client` (read permission). */
+  mayForward(client: EngineClient, message: RoutedMessage): boolean;
+}
+
+export interface EngineLimits {
+  /** Largest PUBLISH payload; a packet announcing more is refused as its fixed header is read. 0: the protocol maximum. */
+  messageSizeLimit: number;
+  /** Longest keepalive a client may ask for, in seconds; 65535: any. */
+  maxKeepalive: number;
+  /** Per client, waiting behind a full in-flight window or for an offline persistent session; 0: unlimited. */
+  maxQueuedMessages: number;
+  /** QoS 1/2 messages sent to a client and not yet acknowledged; 0: unlimited. */
+  maxInflightMessages: number;
+  drainTimeoutMs: number;
+}
+
+export interface EngineOptions {
+  /** The broker id: aedes' id, and the broker key of every routed message. */
+  id: string;
+  /** Directory of the on-disk store; undefined keeps everything in memory. */
+  persistenceDir?: string;
+  limits: EngineLimits;
+  policy: EnginePolicy;
+  logger: Logger;
+  /** A message for `clientId` dropped because its queue was full (max_queued_messages). */
+  onQueueFull?(clientId: string): void;
+  /** A connection closed by the engine for a packet over the size limit, before buffering it. */
+  onOversizedPacket?(client: EngineClient, announcedBytes: number): void;
+}
+
+/** What the engine reports; the names and arguments of aedes' own events. */
+export interface EngineEvents {
+  client: (client: EngineClient) => void;
+  clientDisconnect: (client: EngineClient) => void;
+  subscribe: (subscriptions: EngineSubscription[], client: EngineClient) => void;
+  unsubscribe: (filters: string[], client: EngineClient) => void;
+  /** Every routed message, once all its subscribers have it; `client` is null for an in-process publish. */
+  publish: (message: RoutedMessage, client: EngineClient | null) => void;
+  clientError: (client: EngineClient, error: Error) => void;
+  connectionError: (client: EngineClient, error: Error) => void;
+  error: (error: Error) => void;
+}
+
+/** An in-process subscriber. A returned promise holds the message's publisher (its PUBACK) until it settles. */
+export type LocalHandler = (message: RoutedMessage) => void | Promise<void>;
+
+export interface LocalMessage extends EngineMessage {
+  origin?: string;
+}
+
+const IDENTIFIER_REJECTED = 2;
+const PLUS = 0x2b;
+const HASH = 0x23;
+const DOLLAR = 0x24;
+
+/**
+ * aedes with the engine's parts: its own store (JournaledPersistence behind the queue limit and the `$` rule), its own
+ * routing (MessageRouter in place of aedes' publish pipeline), the client's delivery window, and a packet reader on
+ * every connection. See docs/architecture.md for what each replaces and why.
+ */
+export class DeliveryEngine {
+  private readonly log: Logger;
+  /** PUBLISH packets refused by policy: acknowledged to the sender, never routed. */
+  private readonly dropped = new WeakSet<object>();
+  private readonly persistentWithoutId = new WeakSet<Client>();
+  private readonly windows = new WeakMap<object, OutgoingWindow>();
+  private readonly takers = new WeakMap<object, { taker?: PacketTaker }>();
+  private readonly flushes = new FlushScheduler();
+  private readonly subscriptionRegistry = new SubscriptionRegistry();
+  private sessionWrites!: SessionWrites;
+  private store!: AedesPersistence;
+  private aedes!: Aedes;
+
+  private constructor(private readonly options: EngineOptions) {
+    this.log = options.logger.child({ module: 'engine' });
+  }
+
+  /**
+   * Opens the store (and loads it, from disk when persistenceDir is set) and starts aedes. Refuses to run on other
+   * versions of aedes and its parts than the pinned ones (versions.ts).
+   * `aedesOverrides` replaces aedes options the engine sets: for aedes' own test suite only.
+   */
+  static async open(options: EngineOptions, aedesOverrides: Partial<AedesOptions> = {}): Promise<DeliveryEngine> {
+    checkPinnedVersions();
+    disablePacketNumberCache();
+    const engine = new DeliveryEngine(options);
+    await engine.start(aedesOverrides);
+    return engine;
+  }
+
+  private async start(overrides: Partial<AedesOptions>): Promise<void> {
+    const { limits, policy } = this.options;
+    this.store = limitQueuedMessages(
+      observeAcknowledgements(hideDollarTopicsFromWildcards(await createPersistence(this.options.persistenceDir, this.log)), (client, messageId) =>
+        this.windows.get(client)?.acknowledged(messageId),
+      ),
+      limits.maxQueuedMessages,
+      (clientId) => this.isConnected(clientId),
+      (clientId) => this.options.onQueueFull?.(clientId),
+    );
+    this.sessionWrites = new SessionWrites(this.store as unknown as SessionQueueStore);
+    const aedesSysPrefix = `$SYS/${this.options.id}/`;
+    const { emitter, matcher } = createMessageEmitter();
+    const aedesOptions: Partial<AedesOptions> = {
+      id: this.options.id,
+      persistence: this.store as unknown as AedesOptions['persistence'],
+      mq: emitter as unknown as AedesOptions['mq'],
+      drainTimeout: limits.drainTimeoutMs,
+      keepaliveLimit: limits.maxKeepalive < 65535 ? limits.maxKeepalive : 0,
+      maxClientsIdLength: 65535,
+      preConnect: (client, packet, callback) => {
+        if (!policy.admit(client)) {
+          callback(null, false);
+          return;
+        }
+        if (!packet.clientId && packet.clean === false) this.persistentWithoutId.add(client);
+        callback(null, true);
+      },
+      authenticate: (client, username, password, done) => {
+        if (this.persistentWithoutId.has(client)) {
+          // MQTT-3.1.3-8: a persistent session needs an identifier to be found again.
+          done(Object.assign(new Error('empty client id with clean session false'), { returnCode: IDENTIFIER_REJECTED }), false);
+          return;
+        }
+        policy.authenticate(client, username, password, done as (error: ConnectRefusal | null, ok: boolean | null) => void);
+      },
+      authorizePublish: (client, packet, callback) => {
+        // The QoS 2 path: aedes' own handler asks here. QoS 0 and 1 are screened by MessageFlow as they are read.
+        if (client) this.screenPublish(client, packet as unknown as PacketLike);
+        callback(null);
+      },
+      authorizeSubscribe: (client, subscription, callback) =>
+        policy.authorizeSubscribe(client, subscription as EngineSubscription, callback as (error: Error | null, granted: EngineSubscription | null) => void),
+      authorizeForward: (client, packet) => {
+        // aedes' own announcements ($SYS/<id>/new/clients, .../new/subscribes...) carry client ids and filters:
+        // for its internal listeners only.
+        if (packet.topic.startsWith(aedesSysPrefix)) return null;
+        return policy.mayForward(client, packet as unknown as RoutedMessage) ? packet : null;
+      },
+      ...overrides,
+    };
+    const aedes = await Aedes.createBroker(aedesOptions);
+    this.aedes = aedes;
+    this.wrapPreConnect(aedes);
+    this.route(
+      aedes,
+      new MessageRouter(aedes as unknown as RouterHost, this.store as unknown as RoutingStore, matcher, emitter, this.subscriptionRegistry, this.flushes, this.sessionWrites),
+    );
+    (aedes as unknown as NodeJS.EventEmitter).on('error', (error: Error) => this.log.error({ err: error }, 'broker error'));
+  }
+
+  /** Serves one connection: an MQTT stream (TCP, TLS or WebSocket). `socket` is the TCP socket underneath. */
+  readonly handle = (stream: Duplex, socket?: Socket): void => {
+    if (this.aedes.closed) {
+      stream.destroy();
+      return;
+    }
+    if (socket && stream === socket) coalesceWrites(socket);
+    const client = this.aedes.handle(stream) as unknown as Client;
+    // Every byte goes through the reader, CONNECT included, so a packet over the limit is refused before it is
+    // buffered. The message flow joins it once the client is connecting (wrapPreConnect).
+    const slot: { taker?: PacketTaker } = {};
+    this.takers.set(client, slot);
+    PacketReader.install(internalsOf(client)._parser, {
+      take: (packet) => slot.taker?.take(packet) ?? false,
+      chunkDone: () => slot.taker?.chunkDone(),
+      maxPayloadBytes: this.options.limits.messageSizeLimit,
+      maxPacketBytes: this.maxPacketBytes(),
+      oversized: (announced) => this.refuseOversized(client, announced),
+    });
+    readFlowing(client);
+  };
+
+  get connectedClients(): number {
+    return this.aedes?.connectedClients ?? 0;
+  }
+
+  isConnected(clientId: string): boolean {
+    return (this.aedes as unknown as { clients: Record<string, { connected: boolean } | undefined> } | undefined)?.clients[clientId]?.connected === true;
+  }
+
+  get closed(): boolean {
+    return this.aedes.closed;
+  }
+
+  on<E extends keyof EngineEvents>(event: E, listener: EngineEvents[E]): void {
+    (this.aedes as unknown as NodeJS.EventEmitter).on(event, listener as (...args: unknown[]) => void);
+  }
+
+  /** Publishes from inside the process: no policy, no socket. Resolves once routed (and queued for persistent sessions). */
+  publish(message: LocalMessage): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.aedes.publish(toPacket(message) as never, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  /**
+   * Subscribes in-process; returns the function that unsubscribes. Topics starting with `$` reach a filter starting
+   * with a wildcard only if it names them (MQTT-4.7.2-1), as for clients.
+   */
+  subscribe(filter: string, handler: LocalHandler, onError: (error: unknown, message: RoutedMessage) => void): Promise<() => Promise<void>> {
+    const aedes = this.aedes;
+    const blocksDollar = filter.charCodeAt(0) === PLUS || filter.charCodeAt(0) === HASH;
+    const deliver = (packet: PacketLike, done: () => void) => {
+      if (blocksDollar && packet.topic.charCodeAt(0) === DOLLAR) {
+        done();
+        return;
+      }
+      const message = toRoutedMessage(packet);
+      let result: void | Promise<void>;
+      try {
+        result = handler(message);
+      } catch (error) {
+        onError(error, message);
+        done();
+        return;
+      }
+      if (result && typeof result.then === 'function') {
+        result.then(done, (error: unknown) => {
+          onError(error, message);
+          done();
+        });
+      } else {
+        done();
+      }
+    };
+    return new Promise((resolve) => {
+      aedes.subscribe(filter, deliver as never, () =>
+        resolve(() => new Promise<void>((done) => (aedes.closed ? done() : aedes.unsubscribe(filter, deliver as never, () => done())))),
+      );
+    });
+  }
+
+  /** Retained messages whose topics match any of `filters`, read from the store. */
+  async retained(filters: string[]): Promise<RoutedMessage[]> {
+    const found: RoutedMessage[] = [];
+    for await (const packet of this.store.createRetainedStreamCombi(filters)) found.push(toRoutedMessage(packet as PacketLike));
+    return found;
+  }
+
+  /** The persistent sessions the store holds (from disk, at start), with their subscription filters. */
+  async persistentSessions(): Promise<Map<string, string[]>> {
+    const restored = (this.store as { restoredSubscriptions?: () => Promise<Map<string, string[]>> }).restoredSubscriptions;
+    return restored ? restored.call(this.store) : new Map();
+  }
+
+  /** Disconnects every client, then writes and closes the store. */
+  async close(): Promise<void> {
+    const aedes = this.aedes;
+    if (!aedes.closed) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await this.store.destroy();
+  }
+
+  /** Before CONNECT is handled, so every subscription and replay of this client goes through its window. */
+  private wrapPreConnect(aedes: Aedes): void {
+    const preConnect = aedes.preConnect.bind(aedes);
+    aedes.preConnect = (client, packet, callback) =>
+      preConnect(client, packet, (error, ok) => {
+        if (!error && ok) this.installDelivery(client);
+        callback(error, ok);
+      });
+  }
+
+  private installDelivery(client: Client): void {
+    const window = new OutgoingWindow(
+      client,
+      { maxInflight: this.options.limits.maxInflightMessages, maxQueued: this.options.limits.maxQueuedMessages },
+      { dropped: (clientId) => this.options.onQueueFull?.(clientId) },
+      this.flushes,
+      this.sessionWrites,
+    );
+    this.windows.set(client, window);
+    this.subscriptionRegistry.observe(client, window);
+    const internals = client as unknown as { deliverQoS: OutgoingWindow['deliver']; deliver0: OutgoingWindow['deliver'] };
+    internals.deliverQoS = window.deliver;
+    internals.deliver0 = window.deliver;
+    const slot = this.takers.get(client);
+    if (slot) slot.taker = new MessageFlow(client, this.screenPublish, this.flushes, window);
+  }
+
+  /** A refused PUBLISH is marked to be acknowledged and dropped (see route). */
+  private readonly screenPublish = (client: Client, packet: PacketLike): void => {
+    if (this.options.policy.refusePublish(client, packet)) this.dropped.add(packet);
+  };
+
+  /**
+   * Every publish goes through the MessageRouter. aedes disconnects a client whose publish is refused; MQTT 3.1.1 and
+   * mosquitto instead acknowledge and drop it. So refused packets are let through authorisation, acknowledged by
+   * aedes, and stopped here before routing.
+   */
+  private route(aedes: Aedes, router: MessageRouter): void {
+    (aedes as unknown as { publish: unknown }).publish = (packet: PacketLike, client: Client | null | PublishDone, done?: PublishDone) => {
+      if (typeof client === 'function') {
+        router.publish(packet, null, client);
+        return;
+      }
+      if (client && this.dropped.has(packet)) {
+        done?.();
+        return;
+      }
+      router.publish(packet, client ?? null, done ?? noop);
+    };
+  }
+
+  /**
+   * The largest packet a client may send: a PUBLISH with the largest payload and the longest topic, or a CONNECT
+   * whose will payload is that large with every string field at its longest.
+   */
+  private maxPacketBytes(): number {
+    const limit = this.options.limits.messageSizeLimit;
+    return limit > 0 ? limit + CONNECT_OVERHEAD : 0;
+  }
+
+  private refuseOversized(client: Client, announced: number): void {
+    this.options.onOversizedPacket?.(client, announced);
+    client.conn.destroy();
+  }
+}
+
+/** Everything of a CONNECT but the will payload: fixed fields and four 16-bit-length strings (id, will topic, user, password) and the will payload's length. */
+const CONNECT_OVERHEAD = 10 + 4 * (2 + 65535) + 2;
+
+function toPacket(message: LocalMessage): PacketLike {
+  const packet: PacketLike = {
+    cmd: 'publish',
+    topic: message.topic,
+    payload: message.payload,
+    qos: message.qos,
+    retain: message.retain,
+    dup: false,
+  };
+  if (message.origin !== undefined) packet.origin = message.origin;
+  return packet;
+}
+
+function toRoutedMessage(packet: PacketLike): RoutedMessage {
+  const payload = packet.payload as Buffer | string;
+  return {
+    topic: packet.topic,
+    payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload),
+    qos: packet.qos,
+    retain: packet.retain,
+    ...(packet.clientId !== undefined ? { clientId: packet.clientId } : {}),
+    ...(packet.origin !== undefined ? { origin: packet.origin } : {}),
+  };
+}
+
+function noop(): void {}
