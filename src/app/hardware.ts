@@ -32,3 +32,54 @@ async function openSimulatedHardware(settings: HardwareSection, logger: Logger):
   const context = await createSimulatedHardware({ seed: settings.simulation_seed, logger });
   return simulatedGatewayHardware(context, createSimulatedGpio({ logger }));
 }
+
+/**
+ * The hardware as a service: opened at start (real or simulated, as above), closed at stop, after the gateway has put
+ * its outputs in their fail-safe state. It is the gateway's GatewayHardware from construction on; the parts exist
+ * once started.
+ */
+export class HardwareService implements GatewayHardware {
+  readonly name = 'hardware';
+  private opened: GatewayHardware | undefined;
+
+  constructor(private readonly open: () => Promise<GatewayHardware>) {}
+
+  async start(): Promise<void> {
+    this.opened = await this.open();
+  }
+
+  async stop(): Promise<void> {
+    const opened = this.opened;
+    this.opened = undefined;
+    await opened?.close();
+  }
+
+  health(): { status: 'ok' | 'failed'; detail: Record<string, unknown> } {
+    return this.opened ? { status: 'ok', detail: { kind: this.opened.kind, model: this.opened.model } } : { status: 'failed', detail: { open: false } };
+  }
+
+  get kind(): GatewayHardware['kind'] {
+    return this.parts().kind;
+  }
+
+  get model(): string {
+    return this.parts().model;
+  }
+
+  get gpio(): GatewayHardware['gpio'] {
+    return this.parts().gpio;
+  }
+
+  openSensor(spec: Parameters<GatewayHardware['openSensor']>[0]): ReturnType<GatewayHardware['openSensor']> {
+    return this.parts().openSensor(spec);
+  }
+
+  close(): Promise<void> {
+    return this.stop();
+  }
+
+  private parts(): GatewayHardware {
+    if (!this.opened) throw new Error('hardware not started');
+    return this.opened;
+  }
+}

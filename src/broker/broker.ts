@@ -23,6 +23,7 @@ export interface BrokerDependencies {
  * bus) reach it without a socket.
  */
 export class EmbeddedBroker {
+  readonly name = 'broker';
   readonly stats = new BrokerStats();
   private engine: DeliveryEngine | undefined;
   private listeners: Listener[] = [];
@@ -126,6 +127,12 @@ export class EmbeddedBroker {
 
   get connectedClients(): number {
     return this.engine?.connectedClients ?? 0;
+  }
+
+  /** Serving while started and listening on every configured listener. */
+  health(): { status: 'ok' | 'failed'; detail: Record<string, unknown> } {
+    const serving = this.engine !== undefined && !this.engine.closed && this.listeners.length === this.options.listeners.length;
+    return { status: serving ? 'ok' : 'failed', detail: { listeners: this.listenerNames(), clients: this.connectedClients } };
   }
 
   /** A handle on the broker for one in-process participant; what it publishes is marked with `origin`. */

@@ -9,12 +9,10 @@
 // bench/ starts the gateway with the flags of this line.
 import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { createBroker } from '../broker/index.js';
-import { toBrokerOptions } from '../gateway/config/broker-options.js';
-import { ConfigError } from '../gateway/config/errors.js';
-import { configJsonSchema } from '../gateway/config/json-schema.js';
-import { loadConfigFile, type LoadedConfig } from '../gateway/config/load.js';
-import { startGateway } from '../gateway/app.js';
+import { startApplication, type ApplicationMode } from '../app/application.js';
+import { ConfigError } from '../app/config/errors.js';
+import { configJsonSchema } from '../app/config/json-schema.js';
+import { loadConfigFile, type LoadedConfig } from '../app/config/load.js';
 import { createLogger } from '../util/logger.js';
 import { packageInfo } from '../util/package-info.js';
 import { parseCommandArgs, UsageError } from './args.js';
@@ -37,9 +35,8 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'run':
-      return runGateway(rest);
     case 'broker':
-      return runBroker(rest);
+      return runApplication(rest, command);
     case 'check':
       return check(rest);
     case 'passwd':
@@ -81,21 +78,14 @@ function startLogging(loaded: LoadedConfig, what: string) {
   return logger;
 }
 
-async function runBroker(argv: string[]): Promise<number> {
+/** `run` and `broker`: the same composition root, the gateway off in `broker` mode. */
+async function runApplication(argv: string[], mode: ApplicationMode): Promise<number> {
   const loaded = await loadConfigFile(configPath(argv));
-  const logger = startLogging(loaded, 'broker');
-  const broker = createBroker(toBrokerOptions(loaded.config, loaded.baseDir, packageInfo().version), logger);
-  await broker.start();
+  const logger = startLogging(loaded, mode === 'run' ? 'gateway' : 'broker');
+  const application = await startApplication(loaded, { mode, logger, version: packageInfo().version });
+  if (mode === 'run') printHowToWatch(loaded, application.broker.listenerNames()[0]);
   // Not `return 0`: main() sets process.exitCode from this, which would hide a failed stop.
-  return runUntilSignalled(broker, logger);
-}
-
-async function runGateway(argv: string[]): Promise<number> {
-  const loaded = await loadConfigFile(configPath(argv));
-  const logger = startLogging(loaded, 'gateway');
-  const running = await startGateway(loaded, logger, packageInfo().version);
-  printHowToWatch(loaded, running.broker.listenerNames()[0]);
-  return runUntilSignalled(running, logger);
+  return runUntilSignalled(application, logger);
 }
 
 /** The two lines a new user wants after `npm start`. */

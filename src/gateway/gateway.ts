@@ -5,7 +5,7 @@ import { systemClock, type Clock } from './clock.js';
 import { CommandHandler } from './commands/command-handler.js';
 import { OutputExecutor, type ManagedOutput } from './commands/output-executor.js';
 import { CommandParser } from './commands/parse.js';
-import type { GatewayConfig } from './config/schema.js';
+import type { GatewaySettings } from './config/gateway-schema.js';
 import type { OutputSection, SensorSection } from './config/devices-schema.js';
 import { buildDiscoveryMessages, expireAfterSeconds } from './discovery/build.js';
 import { DiscoveryPublisher } from './discovery/discovery-publisher.js';
@@ -35,6 +35,7 @@ const SENSOR_STAGGER_MS = 50;
  * gateway's own status. It only knows the broker as a LocalBus and hardware as GatewayHardware.
  */
 export class Gateway {
+  readonly name = 'gateway';
   readonly topics: TopicLayout;
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -48,7 +49,7 @@ export class Gateway {
   private readonly units = new Map<string, Record<string, string>>();
 
   constructor(
-    private readonly config: GatewayConfig,
+    private readonly config: GatewaySettings,
     private readonly deps: GatewayDependencies,
   ) {
     this.clock = deps.clock ?? systemClock;
@@ -64,6 +65,15 @@ export class Gateway {
   /** Counters of every sensor, for health and metrics. */
   sensorCounters(): Record<string, SensorRunner['counters']> {
     return Object.fromEntries(this.runners.map(({ spec, runner }) => [spec.name, runner.counters]));
+  }
+
+  /** Degraded while any sensor is offline: the gateway still serves the rest. */
+  health(): { status: 'ok' | 'degraded'; detail: Record<string, unknown> } {
+    const sensors = Object.fromEntries(
+      this.runners.map(({ spec, runner }) => [spec.name, { online: runner.counters.online !== false, reads: runner.counters.reads, errors: runner.counters.errors, lastError: runner.counters.lastError }]),
+    );
+    const offline = Object.values(sensors).some((s) => !s.online);
+    return { status: offline ? 'degraded' : 'ok', detail: { hardware: this.deps.hardware.kind, sensors } };
   }
 
   async start(): Promise<void> {

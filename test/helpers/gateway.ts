@@ -1,9 +1,9 @@
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { createSimulatedHardware, type SimulatedHardware } from '../../mocks/chips/simulated-hardware.js';
 import { createSimulatedGpio, type SimulatedGpio } from '../../mocks/gpio/index.js';
-import { startGateway, type RunningGateway } from '../../src/gateway/app.js';
-import { parseConfig } from '../../src/gateway/config/load.js';
-import type { GatewayConfig } from '../../src/gateway/config/schema.js';
+import { startApplication, type Application } from '../../src/app/application.js';
+import { parseConfig } from '../../src/app/config/load.js';
+import type { AppConfig } from '../../src/app/config/schema.js';
 import { simulatedGatewayHardware } from '../../src/gateway/hardware-setup.js';
 import { silentLogger, type Logger } from '../../src/util/logger.js';
 import { connectClient } from './broker.js';
@@ -41,8 +41,8 @@ ${devices}
 }
 
 export interface GatewayUnderTest {
-  running: RunningGateway;
-  config: GatewayConfig;
+  running: Application;
+  config: AppConfig;
   /** The simulated chips, DHTs and room: fault handles. */
   sim: SimulatedHardware;
   /** The simulated GPIO chip: drive inputs, read output levels. */
@@ -75,9 +75,9 @@ export async function startGatewayUnderTest(devices: string, options: StartOptio
   const gpio = options.gpio ?? createSimulatedGpio({ logger });
   options.prepare?.(sim, gpio);
   const hardware = simulatedGatewayHardware(sim, gpio);
-  let running: RunningGateway;
+  let running: Application;
   try {
-    running = await startGateway({ file: '/test/test.yaml', baseDir: '/test', config }, logger, '0.0.0-test', hardware);
+    running = await startApplication({ file: '/test/test.yaml', baseDir: '/test', config }, { mode: 'run', logger, version: '0.0.0-test', hardware });
   } catch (error) {
     await sim.close().catch(() => undefined);
     throw error;

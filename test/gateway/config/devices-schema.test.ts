@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/gateway/config/errors.js';
+import { ConfigError } from '../../../src/app/config/errors.js';
 import { inputSchema, outputSchema, sensorSchema } from '../../../src/gateway/config/devices-schema.js';
-import { parseConfig } from '../../../src/gateway/config/load.js';
+import { parseConfig } from '../../../src/app/config/load.js';
 import { channelsOf } from '../../../src/gateway/hardware-setup.js';
 import { driverOptionProblems, sensorOptions } from '../../../src/gateway/config/sensor-options.js';
 import { SENSOR_OPTION_SCHEMAS } from '../../../src/drivers/sensor-factory.js';

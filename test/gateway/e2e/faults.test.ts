@@ -27,7 +27,7 @@ describe('gateway end to end: sensor faults', () => {
     const injectedAt = Date.now();
     gw.sim.chips.bme280.inject({ kind: 'nack', count: Infinity });
     const offline = await log.waitOn(gw.topic('climate/availability'), (p) => p === 'offline', { since: faulted });
-    const counters = gw.running.gateway.sensorCounters().climate!;
+    const counters = gw.running.gateway!.sensorCounters().climate!;
     expect(counters.online).toBe(false);
     expect(counters.consecutiveFailures).toBeGreaterThanOrEqual(3);
     expect(counters.lastError).toMatch(/EREMOTEIO|NACK|nack/i);
@@ -47,7 +47,7 @@ describe('gateway end to end: sensor faults', () => {
     gw.sim.chips.bme280.faults.clear();
     await log.waitOn(gw.topic('climate/availability'), (p) => p === 'online', { since: cleared });
     await log.waitOn(gw.topic('climate/state'), () => true, { since: cleared });
-    expect(gw.running.gateway.sensorCounters().climate).toMatchObject({ online: true, consecutiveFailures: 0 });
+    expect(gw.running.gateway!.sensorCounters().climate).toMatchObject({ online: true, consecutiveFailures: 0 });
   });
 
   it('copes with a chip unplugged and plugged back (reopened on recovery)', async () => {

@@ -62,7 +62,7 @@ outputs:
     gw = await startGatewayUnderTest('');
     const { log } = await subscribeAndLog(gw, gw.topic('status'));
     expect((await log.waitOn(gw.topic('status'))).retain).toBe(true);
-    await gw.running.gateway.stop();
+    await gw.running.gateway!.stop();
     const retained = await gw.running.broker.retained(gw.topic('status'));
     expect(retained.map((m) => m.payload.toString())).toEqual(['offline']);
   });

@@ -1,4 +1,8 @@
+import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_LISTENER, isLoopbackHost, type BrokerOptions, type ListenerOptions } from './options.js';
+
+/** The broker's section of the config file (`broker:`), and its translation into BrokerOptions. */
 
 const port = z.number().int().min(0).max(65535);
 
@@ -46,7 +50,6 @@ export const listenerSchema = z
   });
 
 export const brokerSchema = z.strictObject({
-  enabled: z.boolean().default(true).describe('Run the embedded broker in this process'),
   listeners: z
     .array(listenerSchema)
     .default([])
@@ -88,3 +91,53 @@ export const brokerSchema = z.strictObject({
 
 export type BrokerSection = z.infer<typeof brokerSchema>;
 export type ListenerSection = z.infer<typeof listenerSchema>;
+
+/** Where the broker sits: the node's id and state directory (the `gateway:` section), and the config's directory. */
+export interface BrokerPlacement {
+  id: string;
+  /** As written in the config; relative to `baseDir`. */
+  stateDir: string;
+  baseDir: string;
+  version: string;
+}
+
+/** The broker's options from its validated section; relative paths are taken from the config file's directory. */
+export function toBrokerOptions(broker: BrokerSection, placement: BrokerPlacement): BrokerOptions {
+  const { baseDir } = placement;
+  const resolve = (file: string | undefined) => (file === undefined ? undefined : path.resolve(baseDir, file));
+  const listeners = broker.listeners.length === 0 ? [{ ...DEFAULT_LISTENER }] : broker.listeners.map((l) => toListener(l, resolve));
+  return {
+    id: placement.id,
+    version: placement.version,
+    listeners,
+    passwordFile: resolve(broker.password_file),
+    aclFile: resolve(broker.acl_file),
+    persistenceDir: broker.persistence ? path.resolve(baseDir, placement.stateDir, 'broker') : undefined,
+    sysIntervalSeconds: broker.sys_interval,
+    limits: {
+      maxConnections: broker.max_connections,
+      messageSizeLimit: broker.message_size_limit,
+      maxKeepalive: broker.max_keepalive,
+      maxQueuedMessages: broker.max_queued_messages,
+      maxInflightMessages: broker.max_inflight_messages,
+      drainTimeoutMs: Math.round(broker.drain_timeout * 1000),
+    },
+  };
+}
+
+function toListener(l: ListenerSection, resolve: (file: string | undefined) => string | undefined): ListenerOptions {
+  return {
+    protocol: l.protocol,
+    host: l.host,
+    port: l.port,
+    path: l.path,
+    allowAnonymous: l.allow_anonymous ?? isLoopbackHost(l.host),
+    tls: l.tls && {
+      certFile: resolve(l.tls.cert_file)!,
+      keyFile: resolve(l.tls.key_file)!,
+      caFile: resolve(l.tls.ca_file),
+      requireCertificate: l.tls.require_certificate,
+      useIdentityAsUsername: l.tls.use_identity_as_username,
+    },
+  };
+}

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, type GatewayConfig } from './schema.js';
+import { configSchema, type AppConfig } from './schema.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
 
 export interface LoadedConfig {
@@ -10,7 +10,7 @@ export interface LoadedConfig {
   file: string;
   /** Relative paths inside the config are resolved against this directory. */
   baseDir: string;
-  config: GatewayConfig;
+  config: AppConfig;
 }
 
 export async function loadConfigFile(file: string): Promise<LoadedConfig> {
@@ -26,7 +26,7 @@ export async function loadConfigFile(file: string): Promise<LoadedConfig> {
 }
 
 /** Parse and validate YAML text; every problem is reported at once, with its key path and line. */
-export function parseConfig(text: string, file: string): GatewayConfig {
+export function parseConfig(text: string, file: string): AppConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
 

@@ -2,9 +2,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/gateway/config/errors.js';
-import { configJsonSchema } from '../../../src/gateway/config/json-schema.js';
-import { formatKeyPath, loadConfigFile, parseConfig } from '../../../src/gateway/config/load.js';
+import { ConfigError } from '../../../src/app/config/errors.js';
+import { configJsonSchema } from '../../../src/app/config/json-schema.js';
+import { formatKeyPath, loadConfigFile, parseConfig } from '../../../src/app/config/load.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
@@ -29,7 +29,6 @@ describe('parseConfig', () => {
       expect(config.gateway).toEqual({ id: 'pi-edge-gateway', base_topic: 'pi-edge', state_dir: './var' });
       expect(config.log).toEqual({ level: 'info' });
       expect(config.broker).toEqual({
-        enabled: true,
         listeners: [],
         persistence: true,
         sys_interval: 10,

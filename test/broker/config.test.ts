@@ -1,11 +1,14 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LISTENER } from '../../../src/broker/options.js';
-import { toBrokerOptions } from '../../../src/gateway/config/broker-options.js';
-import { parseConfig } from '../../../src/gateway/config/load.js';
+import { DEFAULT_LISTENER } from '../../src/broker/options.js';
+import { toBrokerOptions } from '../../src/broker/config.js';
+import { parseConfig } from '../../src/app/config/load.js';
 
 const baseDir = path.resolve('/etc/pi-edge');
-const options = (text: string) => toBrokerOptions(parseConfig(text, 'gw.yaml'), baseDir, '1.2.3');
+const options = (text: string) => {
+  const config = parseConfig(text, 'gw.yaml');
+  return toBrokerOptions(config.broker, { id: config.gateway.id, stateDir: config.gateway.state_dir, baseDir, version: '1.2.3' });
+};
 
 describe('toBrokerOptions', () => {
   it('no listeners: 127.0.0.1:1883, anonymous allowed, like Mosquitto 2', () => {

@@ -1,0 +1,68 @@
+import { createBroker, type EmbeddedBroker } from '../broker/index.js';
+import { toBrokerOptions } from '../broker/config.js';
+import { Gateway } from '../gateway/gateway.js';
+import type { GatewayHardware } from '../gateway/hardware.js';
+import { channelsOf } from '../gateway/hardware-setup.js';
+import type { Logger } from '../util/logger.js';
+import type { LoadedConfig } from './config/load.js';
+import { HardwareService, openHardware } from './hardware.js';
+import { Lifecycle } from './lifecycle.js';
+import type { Service } from './service.js';
+
+/** `run`: broker and gateway; `broker`: the broker alone (mosquitto's job). */
+export type ApplicationMode = 'run' | 'broker';
+
+export interface ApplicationOptions {
+  mode: ApplicationMode;
+  logger: Logger;
+  version: string;
+  /** Hardware the caller built (tests drive the simulation through it); by default the composition root chooses. */
+  hardware?: GatewayHardware;
+}
+
+/** The running application: its services, in start order, under one lifecycle. */
+export interface Application {
+  readonly lifecycle: Lifecycle;
+  readonly broker: EmbeddedBroker;
+  /** Undefined in `broker` mode. */
+  readonly gateway: Gateway | undefined;
+  start(): Promise<void>;
+  /** Reverse order: the gateway first (outputs fail-safe, `offline` published), then the hardware, then the broker. */
+  stop(): Promise<void>;
+  /** SIGHUP: the broker's password and ACL files. */
+  reload(): Promise<void>;
+}
+
+/**
+ * The one composition root: builds every service from the config and wires them, the broker first because every
+ * other service talks through it (the local bus). Nothing else in src/ constructs services or loads mocks/.
+ */
+export function buildApplication(loaded: LoadedConfig, options: ApplicationOptions): Application {
+  const { config, baseDir } = loaded;
+  const { logger, version } = options;
+  const broker = createBroker(toBrokerOptions(config.broker, { id: config.gateway.id, stateDir: config.gateway.state_dir, baseDir, version }), logger);
+  const services: Service[] = [broker];
+  let gateway: Gateway | undefined;
+  if (options.mode === 'run') {
+    const given = options.hardware;
+    const hardware = new HardwareService(given ? async () => given : () => openHardware(config.hardware, logger));
+    gateway = new Gateway(config, { bus: broker.bus('gateway'), hardware, logger, version, channelsOf });
+    services.push(hardware, gateway);
+  }
+  const lifecycle = new Lifecycle(services, logger);
+  return {
+    lifecycle,
+    broker,
+    gateway,
+    start: () => lifecycle.start(),
+    stop: () => lifecycle.stop(),
+    reload: () => lifecycle.reload(),
+  };
+}
+
+/** Builds and starts the application; a failed start has stopped whatever it had started. */
+export async function startApplication(loaded: LoadedConfig, options: ApplicationOptions): Promise<Application> {
+  const application = buildApplication(loaded, options);
+  await application.start();
+  return application;
+}

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { brokerSchema } from '../../broker/config.js';
+import { checkDevices, gatewaySections } from '../../gateway/config/gateway-schema.js';
+
+export const logSchema = z.strictObject({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  pretty: z.boolean().optional().describe('Human-readable logs; default: when stdout is a terminal'),
+});
+
+/**
+ * The whole config file, assembled from the sections each module owns: `broker` (src/broker/config.ts), the gateway's
+ * (src/gateway/config/gateway-schema.ts), and the application's own `log`. schema/config.schema.json is made from it.
+ */
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    log: logSchema.prefault({}),
+    broker: brokerSchema.prefault({}),
+    ...gatewaySections,
+  })
+  .superRefine(checkDevices);
+
+export type AppConfig = z.infer<typeof configSchema>;
