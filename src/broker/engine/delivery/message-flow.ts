@@ -36,6 +36,8 @@ export class MessageFlow implements PacketTaker {
   private owed = 0;
   /** PUBLISH packets handed to the broker and not yet routed. */
   private routing = 0;
+  /** The read's PUBACKs are owed once `routing` is back to zero. */
+  private acksWaitForRouting = false;
 
   constructor(
     client: Client,
@@ -73,17 +75,17 @@ export class MessageFlow implements PacketTaker {
 
   chunkDone(): void {
     const client = this.client;
-    let acksAfterTurn = false;
     if (this.took) {
       this.took = false;
       if (client._keepaliveInterval > 0) client._keepaliveTimer?.refresh();
       if (this.acks.length > 0) {
-        // The read loop waits for the acknowledgements too. They follow the deliveries (see FlushScheduler): at the
-        // end of this read when all of its messages are routed, as nearly always; else at the end of the turn, by
-        // when the store has answered its first lookup of a topic.
+        // The read loop waits for the acknowledgements too. They follow the deliveries (see FlushScheduler), and
+        // only once every message of the read is routed: at the end of this read, as nearly always; else when the
+        // last routing completes (the store's first lookup of a topic, an in-process subscriber that holds its
+        // message until it is on disk). A PUBACK is the broker taking responsibility for the message.
         client._parsingBatch++;
         if (this.routing === 0) this.scheduler.runAfterFlushes(this.ackWriter);
-        else acksAfterTurn = true;
+        else this.acksWaitForRouting = true;
       }
     }
     if (this.holding) {
@@ -91,7 +93,6 @@ export class MessageFlow implements PacketTaker {
       // Still `reading`: routings completed by these writes are counted off below, not re-entrantly.
       this.scheduler.releaseNow();
     }
-    if (acksAfterTurn) this.scheduler.runAfterFlushes(this.ackWriter);
     this.reading = false;
     if (this.owed > 0) {
       // Routings that completed during the parse, counted off now: read-loop.ts pauses the connection only after the
@@ -145,7 +146,10 @@ export class MessageFlow implements PacketTaker {
   }
 
   private readonly routed = (error?: Error | null): void => {
-    this.routing--;
+    if (--this.routing === 0 && this.acksWaitForRouting) {
+      this.acksWaitForRouting = false;
+      this.scheduler.runAfterFlushes(this.ackWriter);
+    }
     this.published(error);
   };
 
