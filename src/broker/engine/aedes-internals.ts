@@ -6,6 +6,7 @@ import type { MqttPacketParser } from './wire/packet-reader.js';
 /**
  * The parts of aedes 1.2 that its typings do not expose and that the delivery window (delivery/outgoing-window.ts)
  * and the packet-number fix (packet-numbers.ts) rely on. Kept in one place so an aedes upgrade has one file to check.
+ * test/broker/engine/contract.test.ts checks each of them by name, with the other internals the engine touches.
  */
 
 /** require() as seen from aedes, so modules resolve to the very instances aedes uses, whatever npm hoists. */
