@@ -1,13 +1,11 @@
 import { chmod, mkdir } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { Transform, type Readable } from 'node:stream';
 import { ClassicLevel } from 'classic-level';
 import { topicMatches } from '../../../mqtt/topic-match.js';
 import type { Logger } from '../../../util/logger.js';
 import { BrokerError } from '../../errors.js';
+import { requireFromAedes } from '../aedes-internals.js';
 import { DEFAULT_FLUSH_INTERVAL_MS, JournaledPersistence } from './journaled.js';
-
-const require = createRequire(import.meta.url);
 
 /** The aedes 1.x persistence contract, as far as this module touches it. */
 export interface AedesPersistence {
@@ -34,7 +32,7 @@ export async function createPersistence(
   logger: Logger,
   flushIntervalMs = DEFAULT_FLUSH_INTERVAL_MS,
 ): Promise<AedesPersistence> {
-  const MemoryPersistence = require('aedes-persistence/asyncPersistence.js') as PersistenceConstructor;
+  const MemoryPersistence = requireFromAedes('aedes-persistence/asyncPersistence.js') as PersistenceConstructor;
   if (dir === undefined) return new JournaledPersistence(undefined, new MemoryPersistence(), flushIntervalMs);
   // Retained payloads, queued messages and wills: for the broker's user only.
   await mkdir(dir, { recursive: true, mode: 0o700 });
