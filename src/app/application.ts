@@ -1,4 +1,5 @@
-import { createBroker, type EmbeddedBroker } from '../broker/index.js';
+import type { EmbeddedBroker } from '../broker/broker.js';
+import { createBroker } from '../broker/create-broker.js';
 import { toBrokerOptions } from '../broker/config.js';
 import { Gateway } from '../gateway/gateway.js';
 import type { GatewayHardware } from '../gateway/hardware.js';

@@ -27,7 +27,7 @@ export async function openHardware(settings: HardwareSection, logger: Logger): P
 async function openSimulatedHardware(settings: HardwareSection, logger: Logger): Promise<GatewayHardware> {
   const [{ createSimulatedHardware }, { createSimulatedGpio }] = await Promise.all([
     import('../../mocks/chips/simulated-hardware.js'),
-    import('../../mocks/gpio/index.js'),
+    import('../../mocks/gpio/simulated-gpio.js'),
   ]);
   const context = await createSimulatedHardware({ seed: settings.simulation_seed, logger });
   return simulatedGatewayHardware(context, createSimulatedGpio({ logger }));

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { channelsOfKind } from '../drivers/channels.js';
-import { createGpioController } from '../drivers/gpio/index.js';
+import { createGpioController } from '../drivers/gpio/create-controller.js';
 import { createSensorRegistry, realHardware, type HardwareContext, type SensorRegistry } from '../drivers/sensor-factory.js';
 import type { GpioController, Sensor, SensorChannel } from '../drivers/types.js';
 import type { Logger } from '../util/logger.js';

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ListenerOptions, TlsOptions } from '../../src/broker/index.js';
+import type { ListenerOptions, TlsOptions } from '../../src/broker/options.js';
 import { collect, connectClient, loopbackListener, startTestBroker, subackCodes, type TestBroker } from '../helpers/broker.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { createTestPki, hasOpenssl, type TestPki } from '../helpers/tls.js';

@@ -1,5 +1,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { createBroker, type BrokerOptions, type EmbeddedBroker, type ListenerOptions } from '../../src/broker/index.js';
+import type { EmbeddedBroker } from '../../src/broker/broker.js';
+import { createBroker } from '../../src/broker/create-broker.js';
+import type { BrokerOptions, ListenerOptions } from '../../src/broker/options.js';
 import { DEFAULT_LIMITS } from '../../src/broker/options.js';
 import { silentLogger, type Logger } from '../../src/util/logger.js';
 

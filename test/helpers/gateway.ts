@@ -1,6 +1,6 @@
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { createSimulatedHardware, type SimulatedHardware } from '../../mocks/chips/simulated-hardware.js';
-import { createSimulatedGpio, type SimulatedGpio } from '../../mocks/gpio/index.js';
+import { createSimulatedGpio, type SimulatedGpio } from '../../mocks/gpio/simulated-gpio.js';
 import { startApplication, type Application } from '../../src/app/application.js';
 import { parseConfig } from '../../src/app/config/load.js';
 import type { AppConfig } from '../../src/app/config/schema.js';

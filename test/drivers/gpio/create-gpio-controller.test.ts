@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BackendUnavailableError } from '../../../src/drivers/errors.js';
-import { createGpioController } from '../../../src/drivers/gpio/index.js';
+import { createGpioController } from '../../../src/drivers/gpio/create-controller.js';
 import type { GpioController } from '../../../src/drivers/types.js';
 import { silentLogger } from '../../../src/util/logger.js';
 import { createFakeLibgpiod } from '../../../mocks/gpio/fake-libgpiod.js';

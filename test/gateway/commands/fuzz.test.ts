@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CommandParser } from '../../../src/gateway/commands/index.js';
-import type { CommandResult } from '../../../src/gateway/commands/index.js';
+import { CommandParser } from '../../../src/gateway/commands/parse.js';
+import type { CommandResult } from '../../../src/gateway/commands/types.js';
 
 /** Deterministic xorshift32, so a failure reproduces. */
 function rng(seed: number): () => number {

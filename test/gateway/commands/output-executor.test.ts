@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ExecutorShutDownError, OutputExecutor, OutputExecutorError, UnknownOutputError } from '../../../src/gateway/commands/index.js';
-import type { OutputStateReport } from '../../../src/gateway/commands/index.js';
+import { ExecutorShutDownError, OutputExecutor, OutputExecutorError, UnknownOutputError } from '../../../src/gateway/commands/output-executor.js';
+import type { OutputStateReport } from '../../../src/gateway/commands/output-executor.js';
 import { FakeLine } from './fake-line.js';
 
 describe('OutputExecutor', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CommandParser } from '../../../src/gateway/commands/index.js';
-import type { CommandParserOptions, CommandResult } from '../../../src/gateway/commands/index.js';
+import { CommandParser } from '../../../src/gateway/commands/parse.js';
+import type { CommandParserOptions } from '../../../src/gateway/commands/parse.js';
+import type { CommandResult } from '../../../src/gateway/commands/types.js';
 
 const NOW = Date.parse('2025-06-01T12:00:00Z');
 const parser = (options: Partial<CommandParserOptions> = {}) => new CommandParser({ outputs: ['led', 'relay', 'pump'], ...options });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildCommandResponse, CommandParser, serializeCommandResponse } from '../../../src/gateway/commands/index.js';
+import { buildCommandResponse, serializeCommandResponse } from '../../../src/gateway/commands/response.js';
+import { CommandParser } from '../../../src/gateway/commands/parse.js';
 
 const RECEIVED = Date.parse('2025-06-01T12:00:00.250Z');
 const parser = new CommandParser({ outputs: ['led', 'relay'] });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { binaryStatePayload, toLevel, toOnOff } from '../../../src/gateway/commands/index.js';
+import { binaryStatePayload, toLevel, toOnOff } from '../../../src/gateway/commands/state.js';
 
 describe('binary state helpers', () => {
   it('maps levels and states both ways', () => {

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  abbreviate,
-  buildDiscoveryMessages,
-  DEVICE_ABBREVIATIONS,
-  encodeDiscoveryPayload,
-  ENTITY_ABBREVIATIONS,
-  ORIGIN_ABBREVIATIONS,
-} from '../../../src/gateway/discovery/index.js';
+import { abbreviate, DEVICE_ABBREVIATIONS, encodeDiscoveryPayload, ENTITY_ABBREVIATIONS, ORIGIN_ABBREVIATIONS } from '../../../src/gateway/discovery/abbreviations.js';
+import { buildDiscoveryMessages } from '../../../src/gateway/discovery/build.js';
 import { TopicLayout } from '../../../src/gateway/topics.js';
 import { HA_ABBREVIATIONS, HA_DEVICE_ABBREVIATIONS, HA_ORIGIN_ABBREVIATIONS, haExpand } from './fixtures/home-assistant.js';
 

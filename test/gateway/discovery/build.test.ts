@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  buildDiscoveryMessages,
-  DiscoveryError,
-  defaultEntityId,
-  defaultStateClass,
-  expireAfterSeconds,
-  valueTemplate,
-} from '../../../src/gateway/discovery/index.js';
-import type { DiscoveryMessage, DiscoveryOptions, GatewayEntities } from '../../../src/gateway/discovery/index.js';
+import { buildDiscoveryMessages, DiscoveryError, defaultEntityId, defaultStateClass, expireAfterSeconds, valueTemplate } from '../../../src/gateway/discovery/build.js';
+import type { DiscoveryMessage, DiscoveryOptions, GatewayEntities } from '../../../src/gateway/discovery/types.js';
 import { TopicLayout } from '../../../src/gateway/topics.js';
 import {
   HA_BINARY_SENSOR_DEVICE_CLASSES,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildDiscoveryMessages, discoveryRemovals } from '../../../src/gateway/discovery/index.js';
+import { buildDiscoveryMessages } from '../../../src/gateway/discovery/build.js';
+import { discoveryRemovals } from '../../../src/gateway/discovery/removal.js';
 import { TopicLayout } from '../../../src/gateway/topics.js';
 
 const topics = new TopicLayout({ baseTopic: 'pi', gatewayId: 'gw', discoveryPrefix: 'homeassistant' });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { FilterConfigError, buildPipeline, parseDuration } from '../../../src/gateway/filters/index.js';
-import type { FilterSpec } from '../../../src/gateway/filters/index.js';
+import { FilterConfigError } from '../../../src/gateway/filters/errors.js';
+import { buildPipeline, parseDuration } from '../../../src/gateway/filters/build.js';
+import type { FilterSpec } from '../../../src/gateway/filters/types.js';
 
 function errorOf(specs: unknown): FilterConfigError {
   try {

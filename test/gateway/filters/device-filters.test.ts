@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DeviceFilters, FilterConfigError } from '../../../src/gateway/filters/index.js';
+import { DeviceFilters } from '../../../src/gateway/filters/device-filters.js';
+import { FilterConfigError } from '../../../src/gateway/filters/errors.js';
 
 describe('DeviceFilters', () => {
   const make = () =>

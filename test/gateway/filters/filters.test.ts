@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildPipeline } from '../../../src/gateway/filters/index.js';
-import type { FilterSpec } from '../../../src/gateway/filters/index.js';
+import { buildPipeline } from '../../../src/gateway/filters/build.js';
+import type { FilterSpec } from '../../../src/gateway/filters/types.js';
 import { fitLine, roundHalfAwayFromZero } from '../../../src/gateway/filters/value-filters.js';
 
 /** Push samples one per second starting at t = 0; collect what the pipeline emits (undefined = dropped). */

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createSimulatedGpio, type SimulatedGpio } from '../../../mocks/gpio/index.js';
+import { createSimulatedGpio, type SimulatedGpio } from '../../../mocks/gpio/simulated-gpio.js';
 import { inputSchema, type InputSection } from '../../../src/gateway/config/devices-schema.js';
 import { InputWatcher, type InputEvent } from '../../../src/gateway/inputs/input-watcher.js';
 import { silentLogger } from '../../../src/util/logger.js';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DeviceBusyError, DeviceNotPresentError, HardwareIoError } from '../../../src/drivers/errors.js';
-import { createSimulatedGpio } from '../../../mocks/gpio/index.js';
+import { createSimulatedGpio } from '../../../mocks/gpio/simulated-gpio.js';
 import type { BitValue } from '../../../src/drivers/types.js';
 
 describe('createSimulatedGpio', () => {

@@ -95,15 +95,3 @@ async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
-
-export { ChardevGpioController, DEFAULT_GPIOD_TOOLS } from './chardev/chardev-backend.js';
-export type { ChardevGpioOptions, GpiodToolPaths } from './chardev/chardev-backend.js';
-export type { SpawnFn } from './chardev/tool-process.js';
-export { SysfsGpioController } from './sysfs-backend.js';
-export type { SysfsGpioOptions } from './sysfs-backend.js';
-export { loadOnoff } from './onoff-loader.js';
-export type { OnoffModule } from './onoff-loader.js';
-export { describeSysfsMapping, listSysfsGpioChips, resolveSysfsNumbering, toSysfsNumber } from './sysfs-numbering.js';
-export type { SysfsGpioChip, SysfsNumbering } from './sysfs-numbering.js';
-export { EdgeDebouncer } from './edge-debouncer.js';
-export { PI_PIN_CONTROLLER_LABELS } from './pi-chips.js';

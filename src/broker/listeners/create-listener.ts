@@ -2,8 +2,6 @@ import type { ListenerOptions } from '../options.js';
 import type { ConnectionHandler, Listener } from './listener.js';
 import { TcpListener } from './tcp-listener.js';
 
-export type { Listener, ConnectionHandler } from './listener.js';
-export { listenerName } from './listener.js';
 
 export async function createListener(options: ListenerOptions, onConnection: ConnectionHandler): Promise<Listener> {
   if (options.protocol === 'ws' || options.protocol === 'wss') {

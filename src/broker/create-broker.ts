@@ -5,10 +5,6 @@ import { PasswordFile } from './auth/password-file.js';
 import { EmbeddedBroker } from './broker.js';
 import type { BrokerOptions } from './options.js';
 
-export { EmbeddedBroker } from './broker.js';
-export type { BrokerOptions, ListenerOptions, BrokerLimits, TlsOptions } from './options.js';
-export { DEFAULT_LIMITS, DEFAULT_LISTENER, isLoopbackHost } from './options.js';
-
 /** The broker with the mosquitto-format password and ACL files. */
 export function createBroker(options: BrokerOptions, logger: Logger): EmbeddedBroker {
   return new EmbeddedBroker(options, {
