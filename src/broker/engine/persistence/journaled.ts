@@ -3,7 +3,7 @@ import { deserialize, serialize } from 'node:v8';
 import type { ClassicLevel } from 'classic-level';
 import type { AedesPersistence } from './stores.js';
 import { OUTGOING_PREFIX, OutgoingQueues } from './outgoing-queues.js';
-import { decodeStoredPacket } from './packet-codec.js';
+import { decodeStoredPacket, type StoredPacket } from './packet-codec.js';
 
 /** How often changes are written to disk (one LevelDB batch). */
 export const DEFAULT_FLUSH_INTERVAL_MS = 100;
@@ -18,15 +18,6 @@ const VERSION_KEY = 'journal-version';
 
 interface ClientRef {
   id: string;
-}
-interface PacketLike {
-  cmd?: string;
-  topic?: string;
-  payload?: Buffer;
-  messageId?: number;
-  brokerId?: string;
-  brokerCounter?: number;
-  [field: string]: unknown;
 }
 interface Subscription {
   topic: string;
@@ -101,7 +92,7 @@ export class JournaledPersistence implements AedesPersistence {
 
   // --- retained
 
-  async storeRetained(packet: PacketLike): Promise<void> {
+  async storeRetained(packet: StoredPacket): Promise<void> {
     await this.call('storeRetained', packet);
     // $SYS values are the broker's own, rewritten every sys_interval and stale after a restart: writing them would
     // only wear the SD card.
@@ -196,34 +187,34 @@ export class JournaledPersistence implements AedesPersistence {
 
   // --- queued QoS 1/2 messages of persistent sessions: kept here, indexed, not in the inner store
 
-  async outgoingEnqueue(sub: { clientId: string }, packet: PacketLike): Promise<void> {
+  async outgoingEnqueue(sub: { clientId: string }, packet: StoredPacket): Promise<void> {
     this.outgoing.enqueue(sub.clientId, packet);
   }
 
-  async outgoingEnqueueCombi(subs: { clientId: string }[], packet: PacketLike): Promise<void> {
+  async outgoingEnqueueCombi(subs: { clientId: string }[], packet: StoredPacket): Promise<void> {
     this.outgoingEnqueueNow(subs ?? [], packet);
   }
 
   /** outgoingEnqueueCombi without the promise, for the MessageRouter: queued when it returns. */
-  outgoingEnqueueNow(subs: { clientId: string }[], packet: PacketLike): void {
+  outgoingEnqueueNow(subs: { clientId: string }[], packet: StoredPacket): void {
     for (const sub of subs) this.outgoing.enqueue(sub.clientId, packet);
   }
 
-  async outgoingUpdate(client: ClientRef, packet: PacketLike): Promise<void> {
+  async outgoingUpdate(client: ClientRef, packet: StoredPacket): Promise<void> {
     if (!this.outgoingUpdateNow(client.id, packet)) throw new Error('no such packet');
   }
 
   /** outgoingUpdate without the promise, for the delivery window: false when there is no such message. */
-  outgoingUpdateNow(clientId: string, packet: PacketLike): boolean {
+  outgoingUpdateNow(clientId: string, packet: StoredPacket): boolean {
     return this.outgoing.update(clientId, packet);
   }
 
-  async outgoingClearMessageId(client: ClientRef, packet: PacketLike): Promise<PacketLike | undefined> {
+  async outgoingClearMessageId(client: ClientRef, packet: StoredPacket): Promise<StoredPacket | undefined> {
     return this.outgoingClearNow(client.id, packet);
   }
 
   /** outgoingClearMessageId without the promise, for acknowledgements read by MessageFlow. */
-  outgoingClearNow(clientId: string, packet: PacketLike): PacketLike | undefined {
+  outgoingClearNow(clientId: string, packet: StoredPacket): StoredPacket | undefined {
     return this.outgoing.clear(clientId, packet);
   }
 
@@ -233,7 +224,7 @@ export class JournaledPersistence implements AedesPersistence {
 
   // --- inbound QoS 2 messages waiting for PUBREL
 
-  async incomingStorePacket(client: ClientRef, packet: PacketLike): Promise<void> {
+  async incomingStorePacket(client: ClientRef, packet: StoredPacket): Promise<void> {
     await this.call('incomingStorePacket', client, packet);
     let ids = this.incoming.get(client.id);
     if (!ids) this.incoming.set(client.id, (ids = new Set()));
@@ -241,11 +232,11 @@ export class JournaledPersistence implements AedesPersistence {
     this.pending.set(incomingKey(client.id, packet.messageId!), { value: { ...packet } });
   }
 
-  incomingGetPacket(client: ClientRef, packet: PacketLike): Promise<unknown> {
+  incomingGetPacket(client: ClientRef, packet: StoredPacket): Promise<unknown> {
     return this.call('incomingGetPacket', client, packet) as Promise<unknown>;
   }
 
-  async incomingDelPacket(client: ClientRef, packet: PacketLike): Promise<void> {
+  async incomingDelPacket(client: ClientRef, packet: StoredPacket): Promise<void> {
     await this.call('incomingDelPacket', client, packet);
     this.incoming.get(client.id)?.delete(packet.messageId!);
     this.forget(incomingKey(client.id, packet.messageId!));
@@ -261,7 +252,7 @@ export class JournaledPersistence implements AedesPersistence {
 
   // --- wills
 
-  async putWill(client: ClientRef, packet: PacketLike): Promise<void> {
+  async putWill(client: ClientRef, packet: StoredPacket): Promise<void> {
     await this.call('putWill', client, packet);
     this.pending.set(WILL + encodeURIComponent(client.id), { value: { ...packet } });
   }
@@ -360,7 +351,7 @@ export class JournaledPersistence implements AedesPersistence {
         continue;
       }
       this.written.add(key);
-      const value = deserialize(blob) as PacketLike & { clientId?: string; subs?: Subscription[] };
+      const value = deserialize(blob) as StoredPacket & { clientId?: string; subs?: Subscription[] };
       switch (prefix) {
         case RETAINED:
           await this.call('storeRetained', value);
