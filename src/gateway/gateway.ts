@@ -1,7 +1,7 @@
 import type { LocalBus } from '../bus/local-bus.js';
 import type { GpioLine, Sensor, SensorChannel } from '../drivers/types.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import { systemClock, type Clock } from './clock.js';
 import { CommandHandler } from './commands/command-handler.js';
 import { OutputExecutor, type ManagedOutput } from './commands/output-executor.js';
 import { CommandParser } from './commands/parse.js';
