@@ -119,8 +119,7 @@ export class Gateway {
     }
     const retainOf = new Map(this.config.outputs.map((o) => [o.name, o.retain]));
     const executor = new OutputExecutor(managed, {
-      scheduler: this.clock,
-      clock: () => this.clock.now(),
+      clock: this.clock,
       logger: this.log,
       onState: (report) => void this.publisher.binaryState(report.output, report.state, this.clock.now(), retainOf.get(report.output)),
     });
