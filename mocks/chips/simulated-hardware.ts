@@ -83,7 +83,6 @@ export async function createSimulatedHardware(options: SimulatedHardwareOptions 
     w1,
     ds18b20,
     clock,
-    now: () => clock.now(),
     virtualBus,
     i2cBus: (n) => pool.get(n),
     dhtReader,

@@ -34,9 +34,8 @@ export interface HardwareContext {
   i2cBus(busNumber: number): Promise<I2cBus>;
   dhtReader(request: DhtReaderRequest): Promise<DhtReader>;
   oneWire(): OneWireBus;
-  /** Conversion waits; default systemClock. */
+  /** Conversion waits, the DHT rate limit; default systemClock. */
   clock?: Clock;
-  now?: () => number;
 }
 
 /** Builds one sensor from its (already parsed) options. */
@@ -114,7 +113,7 @@ function dhtEntry(model: DhtModel): Entry {
     create: async (raw, hw) => {
       const o = raw as Options<'dht'>;
       const reader = await hw.dhtReader({ model, pin: o.pin, backend: o.backend, iioDevice: o.iioDevice, iioIndex: o.iioIndex });
-      return new DhtSensor(reader, { model, device: `dht-gpio${o.pin}`, now: hw.now });
+      return new DhtSensor(reader, { model, device: `dht-gpio${o.pin}`, clock: hw.clock });
     },
   };
 }

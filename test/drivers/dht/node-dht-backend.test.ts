@@ -7,7 +7,7 @@ import { FakeNodeDhtSensor } from '../../../mocks/dht/fake-node-dht-sensor.js';
 function setup() {
   const clock = new ManualClock();
   const lib = new FakeNodeDhtSensor(() => clock.now());
-  const open = () => openNodeDhtReader({ model: 'dht22', pin: 4, now: () => clock.now(), load: async () => lib, boardModelPath: '/nonexistent' });
+  const open = () => openNodeDhtReader({ model: 'dht22', pin: 4, clock, load: async () => lib, boardModelPath: '/nonexistent' });
   return { clock, lib, open };
 }
 
