@@ -1,26 +1,16 @@
 import type { Clock } from '../../src/util/clock.js';
 
-/** Time source shared by a driver (sleep) and an emulator (now), so conversion delays can be simulated instantly. */
-export interface SimClock {
-  /** Milliseconds; only differences matter, except for the daily cycle of drifting signals (epoch ms). */
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-export const systemClock: SimClock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
-};
-
 /**
- * A clock that only moves when told: sleep(ms) advances it and resolves at once. Its timers run on that time line
- * too, from advance(), so nothing it schedules fires behind a test's back or outlives it.
+ * A clock that only moves when told, shared by a driver and the emulator it talks to: sleep(ms) advances it and
+ * resolves at once, so conversion delays cost no real time. Its timers run on the same time line, from advance(), so
+ * nothing it schedules fires behind a test's back or outlives it.
  */
 export class ManualClock implements Clock {
   private time: number;
   private timers: { id: number; at: number; callback: () => void }[] = [];
   private nextId = 1;
 
+  /** `start` in epoch ms: drifting signals follow the time of day; elsewhere only differences matter. */
   constructor(start = Date.UTC(2025, 5, 1, 12, 0, 0)) {
     this.time = start;
   }
@@ -42,9 +32,9 @@ export class ManualClock implements Clock {
     this.time = end;
   }
 
-  readonly sleep = async (ms: number): Promise<void> => {
+  async sleep(ms: number): Promise<void> {
     this.advance(Math.max(0, ms));
-  };
+  }
 
   setTimeout(callback: () => void, ms: number): unknown {
     const id = this.nextId++;
