@@ -1,6 +1,6 @@
 import { ADS1115_DATA_RATES, ADS1115_FULL_SCALES } from '../../src/drivers/chips/ads1115.js';
+import { systemClock, type Clock } from '../../src/util/clock.js';
 import { EmulatedI2cChip } from '../i2c/emulator.js';
-import { systemClock } from './clock.js';
 import { Random } from './random.js';
 import { DriftingSignal, toSignal, type Signal, type SignalInput } from './signal.js';
 
@@ -10,7 +10,7 @@ export interface Ads1115EmulatorOptions {
   inputs?: Partial<Record<0 | 1 | 2 | 3, SignalInput>>;
   /** Supply voltage; inputs cannot go beyond GND-0.3 .. VDD+0.3. */
   vdd?: number;
-  clock?: { now(): number };
+  clock?: Clock;
   seed?: number;
 }
 
@@ -34,7 +34,7 @@ const MUX: readonly [number, number][] = [
  */
 export class Ads1115Emulator extends EmulatedI2cChip {
   readonly name: string;
-  private readonly clock: { now(): number };
+  private readonly clock: Clock;
   private readonly vdd: number;
   private readonly inputs: Signal[];
   private pointer = 0;

@@ -1,14 +1,14 @@
 import { BH1750_DEFAULT_MTREG } from '../../src/drivers/chips/bh1750.js';
+import { systemClock, type Clock } from '../../src/util/clock.js';
 import { EmulatedI2cChip } from '../i2c/emulator.js';
 import { osError } from '../i2c/os-error.js';
-import { systemClock } from './clock.js';
 import { createRoom } from './environment.js';
 import { toSignal, type Signal, type SignalInput } from './signal.js';
 
 export interface Bh1750EmulatorOptions {
   address?: number;
   illuminance?: SignalInput;
-  clock?: { now(): number };
+  clock?: Clock;
   seed?: number;
 }
 
@@ -29,7 +29,7 @@ const MODES: Record<number, Mode> = {
  */
 export class Bh1750Emulator extends EmulatedI2cChip {
   readonly name: string;
-  private readonly clock: { now(): number };
+  private readonly clock: Clock;
   private illuminance: Signal;
   private powered = false;
   private mode: Mode | undefined;

@@ -6,8 +6,8 @@ import {
   type Bme280Calibration,
 } from '../../src/drivers/chips/bme280-compensation.js';
 import { BME280_REGISTERS as R, bme280MeasurementTime, type Oversampling } from '../../src/drivers/chips/bme280.js';
+import { systemClock, type Clock } from '../../src/util/clock.js';
 import { EmulatedI2cChip } from '../i2c/emulator.js';
-import { systemClock } from './clock.js';
 import { createRoom } from './environment.js';
 import { invertMonotonic } from './invert.js';
 import { toSignal, type Signal, type SignalInput } from './signal.js';
@@ -38,7 +38,7 @@ export interface Bme280EmulatorOptions {
   /** hPa */
   pressure?: SignalInput;
   humidity?: SignalInput;
-  clock?: { now(): number };
+  clock?: Clock;
   seed?: number;
 }
 
@@ -59,7 +59,7 @@ export class Bme280Emulator extends EmulatedI2cChip {
   readonly calibration: Bme280Calibration;
   private readonly calibTp: Buffer;
   private readonly calibH: Buffer;
-  private readonly clock: { now(): number };
+  private readonly clock: Clock;
   private signals: { temperature: Signal; pressure: Signal; humidity: Signal };
   private pointer = 0;
   private ctrlHum = 0;

@@ -1,7 +1,7 @@
 import { sht3xCrc8 } from '../../src/drivers/chips/sht3x.js';
+import { systemClock, type Clock } from '../../src/util/clock.js';
 import { EmulatedI2cChip } from '../i2c/emulator.js';
 import { osError } from '../i2c/os-error.js';
-import { systemClock } from './clock.js';
 import { createRoom } from './environment.js';
 import { toSignal, type Signal, type SignalInput } from './signal.js';
 
@@ -9,7 +9,7 @@ export interface Sht3xEmulatorOptions {
   address?: number;
   temperature?: SignalInput;
   humidity?: SignalInput;
-  clock?: { now(): number };
+  clock?: Clock;
   seed?: number;
 }
 
@@ -40,7 +40,7 @@ const clampWord = (v: number) => Math.min(0xffff, Math.max(0, v));
  */
 export class Sht3xEmulator extends EmulatedI2cChip {
   readonly name: string;
-  private readonly clock: { now(): number };
+  private readonly clock: Clock;
   private signals: { temperature: Signal; humidity: Signal };
   private measuringUntil: number | undefined;
   private stretch = false;

@@ -2,6 +2,7 @@ import type { DhtReaderRequest, HardwareContext } from '../../src/drivers/sensor
 import { I2cBusPool } from '../../src/drivers/i2c/bus-pool.js';
 import { W1SysfsBus } from '../../src/drivers/onewire/w1-sysfs-bus.js';
 import type { DhtReader, OneWireBus } from '../../src/drivers/types.js';
+import { systemClock, type Clock } from '../../src/util/clock.js';
 import { silentLogger, type Logger } from '../../src/util/logger.js';
 import { SimulatedDhtReader } from '../dht/simulated-dht.js';
 import { VirtualI2cBus } from '../i2c/virtual-bus.js';
@@ -9,7 +10,6 @@ import { W1Tree, type W1Ds18b20Device } from '../sysfs/w1-tree.js';
 import { Ads1115Emulator } from './ads1115-emulator.js';
 import { Bh1750Emulator } from './bh1750-emulator.js';
 import { Bme280Emulator } from './bme280-emulator.js';
-import { systemClock, type SimClock } from './clock.js';
 import { createRoom, type SimulatedRoom } from './environment.js';
 import { Sht3xEmulator } from './sht3x-emulator.js';
 
@@ -17,7 +17,7 @@ export interface SimulatedHardwareOptions {
   /** Same seed, same readings (for a given sequence of read times). */
   seed?: number;
   /** systemClock for a live demo; a ManualClock in tests (its sleep advances time instantly). */
-  clock?: SimClock;
+  clock?: Clock;
   logger?: Logger;
   /** Per-transfer latency of the virtual I2C buses. */
   latencyMs?: number;
@@ -82,8 +82,7 @@ export async function createSimulatedHardware(options: SimulatedHardwareOptions 
     chips,
     w1,
     ds18b20,
-    sleep: clock.sleep,
-    now: () => clock.now(),
+    clock,
     virtualBus,
     i2cBus: (n) => pool.get(n),
     dhtReader,

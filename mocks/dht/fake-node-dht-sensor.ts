@@ -1,5 +1,6 @@
 import type { NodeDhtModule } from '../../src/drivers/dht/node-dht-backend.js';
 import type { DhtSample } from '../../src/drivers/types.js';
+import type { Clock } from '../../src/util/clock.js';
 
 /**
  * Stands in for the native node-dht-sensor module, with its quirks: a second read on a pin within 3 s returns the
@@ -12,7 +13,7 @@ export class FakeNodeDhtSensor implements NodeDhtModule {
   private next: DhtSample;
 
   constructor(
-    private readonly now: () => number,
+    private readonly clock: Clock,
     initial: DhtSample = { temperature: 21.5, humidity: 45 },
   ) {
     this.next = initial;
@@ -29,7 +30,7 @@ export class FakeNodeDhtSensor implements NodeDhtModule {
   readonly promises = {
     read: async (type: 11 | 22, pin: number): Promise<DhtSample> => {
       this.calls.push({ type, pin });
-      const now = this.now();
+      const now = this.clock.now();
       const last = this.last.get(pin);
       if (last && now - last.at < 3000) return { ...last.sample };
       if (this.failures > 0) {

@@ -2,7 +2,7 @@ import { ChecksumError, HardwareIoError, HardwareTimeoutError } from '../../src/
 import { decodeDhtFrame } from '../../src/drivers/dht/dht-frame.js';
 import { DHT_MIN_INTERVAL_MS, MinIntervalGate } from '../../src/drivers/dht/min-interval.js';
 import type { DhtModel, DhtReader, DhtSample } from '../../src/drivers/types.js';
-import { systemClock } from '../chips/clock.js';
+import { systemClock, type Clock } from '../../src/util/clock.js';
 import { createRoom } from '../chips/environment.js';
 import { FaultInjectable } from '../chips/faults.js';
 import { toSignal, type Signal, type SignalInput } from '../chips/signal.js';
@@ -14,7 +14,7 @@ export interface SimulatedDhtOptions {
   temperature?: SignalInput;
   humidity?: SignalInput;
   minIntervalMs?: number;
-  clock?: { now(): number };
+  clock?: Clock;
   seed?: number;
 }
 
@@ -28,7 +28,7 @@ export interface SimulatedDhtOptions {
 export class SimulatedDhtReader extends FaultInjectable implements DhtReader {
   readonly model: DhtModel;
   readonly device: string;
-  private readonly clock: { now(): number };
+  private readonly clock: Clock;
   private readonly gate: MinIntervalGate;
   private signals: { temperature: Signal; humidity: Signal };
   private lastFrame: number[] | undefined;
@@ -40,7 +40,7 @@ export class SimulatedDhtReader extends FaultInjectable implements DhtReader {
     this.model = options.model ?? 'dht22';
     this.device = `dht-gpio${options.pin ?? 4}`;
     this.clock = options.clock ?? systemClock;
-    this.gate = new MinIntervalGate(options.minIntervalMs ?? DHT_MIN_INTERVAL_MS, () => this.clock.now());
+    this.gate = new MinIntervalGate(options.minIntervalMs ?? DHT_MIN_INTERVAL_MS, this.clock);
     const room = createRoom(options.seed ?? 5);
     this.signals = { temperature: toSignal(options.temperature ?? room.temperature), humidity: toSignal(options.humidity ?? room.humidity) };
   }

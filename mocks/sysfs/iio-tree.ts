@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeSysfsReader, type SysfsReader } from '../../src/drivers/onewire/sysfs-reader.js';
-import { systemClock } from '../chips/clock.js';
+import { systemClock, type Clock } from '../../src/util/clock.js';
 import { createRoom } from '../chips/environment.js';
 import { FaultInjectable } from '../chips/faults.js';
 import { toSignal, type Signal, type SignalInput } from '../chips/signal.js';
@@ -30,7 +30,7 @@ export class IioDht11Device extends FaultInjectable {
   constructor(
     readonly name: string,
     readonly dir: string,
-    private readonly clock: { now(): number },
+    private readonly clock: Clock,
     options: IioDht11Options,
   ) {
     super();
@@ -89,12 +89,12 @@ export class IioTree {
 
   private constructor(
     readonly root: string,
-    private readonly clock: { now(): number },
+    private readonly clock: Clock,
   ) {
     this.devicesDir = join(root, 'bus', 'iio', 'devices');
   }
 
-  static async create(options: { root?: string; clock?: { now(): number } } = {}): Promise<IioTree> {
+  static async create(options: { root?: string; clock?: Clock } = {}): Promise<IioTree> {
     const root = options.root ?? (await mkdtemp(join(tmpdir(), 'iio-sysfs-')));
     const tree = new IioTree(root, options.clock ?? systemClock);
     await mkdir(tree.devicesDir, { recursive: true });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeSysfsReader, type SysfsReader } from '../../src/drivers/onewire/sysfs-reader.js';
 import { dallasCrc8 } from '../../src/drivers/onewire/w1-slave.js';
-import { systemClock } from '../chips/clock.js';
+import { systemClock, type Clock } from '../../src/util/clock.js';
 import { createRoom } from '../chips/environment.js';
 import { FaultInjector, type FaultSpec, type FaultTarget } from '../chips/faults.js';
 import { Random } from '../chips/random.js';
@@ -47,7 +47,7 @@ export class W1Ds18b20Device implements FaultTarget {
   constructor(
     readonly id: string,
     private readonly tree: W1Tree,
-    private readonly clock: { now(): number },
+    private readonly clock: Clock,
     options: Ds18b20Options,
   ) {
     this.dir = join(tree.devicesDir, id);
@@ -115,14 +115,14 @@ export class W1Tree {
 
   private constructor(
     readonly root: string,
-    private readonly clock: { now(): number },
+    private readonly clock: Clock,
     seed: number,
   ) {
     this.devicesDir = join(root, 'bus', 'w1', 'devices');
     this.random = new Random(seed);
   }
 
-  static async create(options: { root?: string; clock?: { now(): number }; seed?: number } = {}): Promise<W1Tree> {
+  static async create(options: { root?: string; clock?: Clock; seed?: number } = {}): Promise<W1Tree> {
     const root = options.root ?? (await mkdtemp(join(tmpdir(), 'w1-sysfs-')));
     const tree = new W1Tree(root, options.clock ?? systemClock, options.seed ?? 8);
     await mkdir(join(tree.devicesDir, 'w1_bus_master1'), { recursive: true });

@@ -8,10 +8,10 @@ import { IioDhtReader } from './dht/iio-dht-reader.js';
 import { openNodeDhtReader } from './dht/node-dht-backend.js';
 import { I2cBusPool } from './i2c/bus-pool.js';
 import { openI2cBus } from './i2c/i2c-bus-backend.js';
-import type { Sleep } from './i2c/timing.js';
 import { Ds18b20 } from './onewire/ds18b20.js';
 import { W1SysfsBus } from './onewire/w1-sysfs-bus.js';
 import type { DhtModel, DhtReader, I2cBus, OneWireBus, Sensor } from './types.js';
+import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 
 /** `auto`: the kernel IIO driver when a dht11 IIO device exists, node-dht-sensor otherwise. */
@@ -34,9 +34,8 @@ export interface HardwareContext {
   i2cBus(busNumber: number): Promise<I2cBus>;
   dhtReader(request: DhtReaderRequest): Promise<DhtReader>;
   oneWire(): OneWireBus;
-  /** Conversion waits; default real timers. */
-  sleep?: Sleep;
-  now?: () => number;
+  /** Conversion waits, the DHT rate limit; default systemClock. */
+  clock?: Clock;
 }
 
 /** Builds one sensor from its (already parsed) options. */
@@ -96,7 +95,7 @@ function bme280Entry(model: 'bme280' | 'bmp280'): Entry {
     create: async (raw, hw) => {
       const o = raw as Options<'bme280'>;
       const bus = await hw.i2cBus(o.bus);
-      const options = { address: o.address, model, oversampling: o.oversampling, sleep: hw.sleep, logger: child(hw, model) };
+      const options = { address: o.address, model, oversampling: o.oversampling, clock: hw.clock, logger: child(hw, model) };
       try {
         return await Bme280.open(bus, options);
       } catch (error) {
@@ -114,7 +113,7 @@ function dhtEntry(model: DhtModel): Entry {
     create: async (raw, hw) => {
       const o = raw as Options<'dht'>;
       const reader = await hw.dhtReader({ model, pin: o.pin, backend: o.backend, iioDevice: o.iioDevice, iioIndex: o.iioIndex });
-      return new DhtSensor(reader, { model, device: `dht-gpio${o.pin}`, now: hw.now });
+      return new DhtSensor(reader, { model, device: `dht-gpio${o.pin}`, clock: hw.clock });
     },
   };
 }
@@ -157,16 +156,16 @@ export function createSensorRegistry(): SensorRegistry {
     .register('bmp280', s.bme280, bme280Entry('bmp280').create)
     .register('sht3x', s.sht3x, async (raw, hw) => {
       const o = raw as Options<'sht3x'>;
-      return new Sht3x(await hw.i2cBus(o.bus), { address: o.address, repeatability: o.repeatability, sleep: hw.sleep });
+      return new Sht3x(await hw.i2cBus(o.bus), { address: o.address, repeatability: o.repeatability, clock: hw.clock });
     })
     .register('bh1750', s.bh1750, async (raw, hw) => {
       const o = raw as Options<'bh1750'>;
-      return new Bh1750(await hw.i2cBus(o.bus), { address: o.address, mtreg: o.mtreg, sleep: hw.sleep });
+      return new Bh1750(await hw.i2cBus(o.bus), { address: o.address, mtreg: o.mtreg, clock: hw.clock });
     })
     .register('ads1115', s.ads1115, async (raw, hw) => {
       const o = raw as Options<'ads1115'>;
       const byInput = Object.fromEntries(Object.entries(o.fullScaleByInput ?? {}).map(([k, v]) => [Number(k), v]));
-      return new Ads1115(await hw.i2cBus(o.bus), { ...o, fullScaleByInput: byInput, sleep: hw.sleep });
+      return new Ads1115(await hw.i2cBus(o.bus), { ...o, fullScaleByInput: byInput, clock: hw.clock });
     })
     .register('dht22', s.dht, dhtEntry('dht22').create)
     .register('dht11', s.dht, dhtEntry('dht11').create)

@@ -1,7 +1,7 @@
 import type { LocalBus } from '../bus/local-bus.js';
 import type { GpioLine, Sensor, SensorChannel } from '../drivers/types.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import { systemClock, type Clock } from './clock.js';
 import { CommandHandler } from './commands/command-handler.js';
 import { OutputExecutor, type ManagedOutput } from './commands/output-executor.js';
 import { CommandParser } from './commands/parse.js';
@@ -119,8 +119,7 @@ export class Gateway {
     }
     const retainOf = new Map(this.config.outputs.map((o) => [o.name, o.retain]));
     const executor = new OutputExecutor(managed, {
-      scheduler: this.clock,
-      clock: () => this.clock.now(),
+      clock: this.clock,
       logger: this.log,
       onState: (report) => void this.publisher.binaryState(report.output, report.state, this.clock.now(), retainOf.get(report.output)),
     });

@@ -1,7 +1,7 @@
 import { HardwareTimeoutError } from '../errors.js';
 import { I2cDevice } from '../i2c/i2c-device.js';
-import { realSleep, type Sleep } from '../i2c/timing.js';
 import type { I2cBus, Sensor, SensorChannel } from '../types.js';
+import { systemClock, type Clock } from '../../util/clock.js';
 import { voltageChannel } from '../channels.js';
 
 export const ADS1115_REGISTERS = { conversion: 0x00, config: 0x01, loThresh: 0x02, hiThresh: 0x03 } as const;
@@ -30,7 +30,8 @@ export interface Ads1115Options {
   fullScaleByInput?: Partial<Record<Ads1115Input, Ads1115FullScale>>;
   /** Samples per second; default 128 (7.8 ms per conversion). */
   dataRate?: number;
-  sleep?: Sleep;
+  /** Waits between starting a conversion and reading its result (default systemClock). */
+  clock?: Clock;
 }
 
 /** The config word for one single-shot conversion of AIN<input> against GND. */
@@ -54,7 +55,7 @@ export class Ads1115 implements Sensor {
   private readonly device: I2cDevice;
   private readonly inputs: readonly { input: Ads1115Input; fullScale: Ads1115FullScale; config: number }[];
   private readonly conversionMs: number;
-  private readonly sleep: Sleep;
+  private readonly clock: Clock;
 
   constructor(bus: I2cBus, options: Ads1115Options = {}) {
     this.device = new I2cDevice(bus, options.address ?? 0x48);
@@ -68,7 +69,7 @@ export class Ads1115 implements Sensor {
     this.channels = this.inputs.map(({ input }) => voltageChannel(input));
     // The internal oscillator is specified to ±10 %.
     this.conversionMs = Math.ceil((1000 / dataRate) * 1.1);
-    this.sleep = options.sleep ?? realSleep;
+    this.clock = options.clock ?? systemClock;
   }
 
   async read(): Promise<Record<string, number>> {
@@ -83,12 +84,12 @@ export class Ads1115 implements Sensor {
 
   private async convert(config: number): Promise<number> {
     await this.device.writeRegisters(ADS1115_REGISTERS.config, [config >> 8, config & 0xff]);
-    await this.sleep(this.conversionMs);
+    await this.clock.sleep(this.conversionMs);
     for (let poll = 0; ; poll++) {
       const status = (await this.device.readRegisters(ADS1115_REGISTERS.config, 2)).readUInt16BE(0);
       if (status & ADS1115_OS) break;
       if (poll >= MAX_OS_POLLS) throw new HardwareTimeoutError(this.device.label, 'conversion did not complete (OS bit still 0)');
-      await this.sleep(1);
+      await this.clock.sleep(1);
     }
     return (await this.device.readRegisters(ADS1115_REGISTERS.conversion, 2)).readInt16BE(0);
   }

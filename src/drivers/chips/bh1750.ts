@@ -1,6 +1,6 @@
 import { I2cDevice } from '../i2c/i2c-device.js';
-import { realSleep, type Sleep } from '../i2c/timing.js';
 import type { I2cBus, Sensor, SensorChannel } from '../types.js';
+import { systemClock, type Clock } from '../../util/clock.js';
 import { ILLUMINANCE } from '../channels.js';
 
 export const BH1750_COMMANDS = {
@@ -22,7 +22,8 @@ export interface Bh1750Options {
   address?: 0x23 | 0x5c | number;
   /** Measurement time register, 31..254; higher = more sensitive, slower. */
   mtreg?: number;
-  sleep?: Sleep;
+  /** Waits between starting a conversion and reading its result (default systemClock). */
+  clock?: Clock;
 }
 
 export function bh1750Lux(raw: number, mtreg = BH1750_DEFAULT_MTREG): number {
@@ -35,13 +36,13 @@ export class Bh1750 implements Sensor {
   readonly channels: readonly SensorChannel[] = [ILLUMINANCE];
   private readonly device: I2cDevice;
   private readonly mtreg: number;
-  private readonly sleep: Sleep;
+  private readonly clock: Clock;
 
   constructor(bus: I2cBus, options: Bh1750Options = {}) {
     this.device = new I2cDevice(bus, options.address ?? 0x23);
     this.mtreg = options.mtreg ?? BH1750_DEFAULT_MTREG;
     if (!Number.isInteger(this.mtreg) || this.mtreg < 31 || this.mtreg > 254) throw new RangeError('BH1750 mtreg must be 31..254');
-    this.sleep = options.sleep ?? realSleep;
+    this.clock = options.clock ?? systemClock;
   }
 
   async read(): Promise<Record<string, number>> {
@@ -52,7 +53,7 @@ export class Bh1750 implements Sensor {
       await this.device.write([BH1750_COMMANDS.mtLow | (this.mtreg & 0x1f)]);
     }
     await this.device.write([BH1750_COMMANDS.oneTimeHigh]);
-    await this.sleep(Math.ceil((BH1750_HIGH_RES_MAX_MS * this.mtreg) / BH1750_DEFAULT_MTREG));
+    await this.clock.sleep(Math.ceil((BH1750_HIGH_RES_MAX_MS * this.mtreg) / BH1750_DEFAULT_MTREG));
     const data = await this.device.read(2);
     return { illuminance: bh1750Lux(data.readUInt16BE(0), this.mtreg) };
   }

@@ -1,7 +1,7 @@
 import { DeviceNotPresentError, HardwareIoError, HardwareTimeoutError, ImplausibleReadingError } from '../errors.js';
 import { I2cDevice, formatAddress } from '../i2c/i2c-device.js';
-import { realSleep, type Sleep } from '../i2c/timing.js';
 import type { I2cBus, Sensor, SensorChannel } from '../types.js';
+import { systemClock, type Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import { channelsOfKind } from '../channels.js';
 import {
@@ -43,7 +43,8 @@ export interface Bme280Options {
   model?: Bme280Model;
   oversampling?: { temperature?: Oversampling; pressure?: Oversampling; humidity?: Oversampling };
   logger?: Logger;
-  sleep?: Sleep;
+  /** Waits between starting a conversion and reading its result (default systemClock). */
+  clock?: Clock;
 }
 
 const OVERSAMPLING_CODE: Record<Oversampling, number> = { 0: 0, 1: 1, 2: 2, 4: 3, 8: 4, 16: 5 };
@@ -82,7 +83,7 @@ export class Bme280 implements Sensor {
   readonly channels: readonly SensorChannel[];
   private readonly device: I2cDevice;
   private readonly os: { temperature: Oversampling; pressure: Oversampling; humidity: Oversampling };
-  private readonly sleep: Sleep;
+  private readonly clock: Clock;
   private readonly logger: Logger | undefined;
   private calibration: Bme280Calibration | undefined;
   private chipModel: Bme280Model | undefined;
@@ -111,7 +112,7 @@ export class Bme280 implements Sensor {
       humidity: this.kind === 'bme280' ? (options.oversampling?.humidity ?? 1) : 0,
     };
     if (this.os.temperature === 0) throw new RangeError('temperature oversampling cannot be 0: pressure and humidity need it');
-    this.sleep = options.sleep ?? realSleep;
+    this.clock = options.clock ?? systemClock;
     this.logger = options.logger?.child({ module: 'bme280', device: this.device.label });
   }
 
@@ -128,12 +129,12 @@ export class Bme280 implements Sensor {
       this.logger?.warn({ configured: this.kind, detected: model }, 'chip id does not match the configured model');
     }
     await this.device.writeRegister(BME280_REGISTERS.reset, BME280_RESET_WORD);
-    await this.sleep(2);
+    await this.clock.sleep(2);
     for (let poll = 0; ; poll++) {
       const status = await this.device.readRegister(BME280_REGISTERS.status);
       if ((status & STATUS_IM_UPDATE) === 0) break;
       if (poll >= MAX_STATUS_POLLS) throw new HardwareTimeoutError(this.device.label, 'trim registers still loading after reset');
-      await this.sleep(1);
+      await this.clock.sleep(1);
     }
     const tp = await this.device.readRegisters(BME280_REGISTERS.calibTp, 26);
     const h = model === 'bme280' ? await this.device.readRegisters(BME280_REGISTERS.calibH, 7) : undefined;
@@ -193,12 +194,12 @@ export class Bme280 implements Sensor {
   }
 
   private async waitForMeasurement(time: { typical: number; max: number }): Promise<void> {
-    await this.sleep(Math.ceil(time.typical));
+    await this.clock.sleep(Math.ceil(time.typical));
     const polls = Math.ceil(time.max - time.typical) + MAX_STATUS_POLLS;
     for (let poll = 0; poll < polls; poll++) {
       const status = await this.device.readRegister(BME280_REGISTERS.status);
       if ((status & STATUS_MEASURING) === 0) return;
-      await this.sleep(1);
+      await this.clock.sleep(1);
     }
     throw new HardwareTimeoutError(this.device.label, `measurement not finished after ${polls} status polls`);
   }

@@ -1,7 +1,7 @@
 import { ChecksumError, ImplausibleReadingError } from '../errors.js';
 import { I2cDevice } from '../i2c/i2c-device.js';
-import { realSleep, type Sleep } from '../i2c/timing.js';
 import type { I2cBus, Sensor, SensorChannel } from '../types.js';
+import { systemClock, type Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import { channelsOfKind } from '../channels.js';
 
@@ -31,7 +31,8 @@ export interface Sht3xOptions {
   address?: 0x44 | 0x45 | number;
   repeatability?: Sht3xRepeatability;
   logger?: Logger;
-  sleep?: Sleep;
+  /** Waits between starting a conversion and reading its result (default systemClock). */
+  clock?: Clock;
 }
 
 /** Decode the 6-byte answer: T msb, lsb, crc, RH msb, lsb, crc. */
@@ -53,18 +54,18 @@ export class Sht3x implements Sensor {
   readonly channels: readonly SensorChannel[] = channelsOfKind('sht3x');
   private readonly device: I2cDevice;
   private readonly mode: { command: number; maxMs: number };
-  private readonly sleep: Sleep;
+  private readonly clock: Clock;
 
   constructor(bus: I2cBus, options: Sht3xOptions = {}) {
     this.device = new I2cDevice(bus, options.address ?? 0x44);
     this.mode = SHT3X_SINGLE_SHOT[options.repeatability ?? 'high'];
-    this.sleep = options.sleep ?? realSleep;
+    this.clock = options.clock ?? systemClock;
   }
 
   async read(): Promise<Record<string, number>> {
     await this.device.write([this.mode.command >> 8, this.mode.command & 0xff]);
     // While measuring the chip NACKs its read address, so wait the datasheet maximum.
-    await this.sleep(Math.ceil(this.mode.maxMs));
+    await this.clock.sleep(Math.ceil(this.mode.maxMs));
     const data = await this.device.read(6);
     const result = decodeSht3xMeasurement(this.device.label, data);
     // Raw 0xFFFF (130 °C) or 0x0000 (-45 °C) words are what a glitching bus delivers; the chip's range is -40..125 °C.

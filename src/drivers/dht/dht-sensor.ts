@@ -1,4 +1,5 @@
 import type { DhtModel, DhtReader, Sensor, SensorChannel } from '../types.js';
+import { systemClock, type Clock } from '../../util/clock.js';
 import { DhtPlausibilityFilter, type PlausibilityOptions } from './plausibility.js';
 import { channelsOfKind } from '../channels.js';
 
@@ -6,7 +7,8 @@ export interface DhtSensorOptions extends PlausibilityOptions {
   model: DhtModel;
   /** For error messages: `dht-gpio4`. */
   device?: string;
-  now?: () => number;
+  /** Times the samples, so a jump is judged only against a recent one (default systemClock). */
+  clock?: Clock;
 }
 
 /** Any DhtReader (node-dht-sensor, IIO, simulated) as a Sensor, with the plausibility filter applied. */
@@ -14,7 +16,7 @@ export class DhtSensor implements Sensor {
   readonly kind: DhtModel;
   readonly channels: readonly SensorChannel[] = channelsOfKind('dht22');
   private readonly filter: DhtPlausibilityFilter;
-  private readonly now: () => number;
+  private readonly clock: Clock;
 
   constructor(
     private readonly reader: DhtReader,
@@ -22,13 +24,13 @@ export class DhtSensor implements Sensor {
   ) {
     this.kind = options.model;
     this.filter = new DhtPlausibilityFilter(options.model, options.device ?? options.model, options);
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? systemClock;
   }
 
   async read(): Promise<Record<string, number> | undefined> {
     const sample = await this.reader.read();
     if (!sample) return undefined;
-    const { temperature, humidity } = this.filter.check(sample, this.now());
+    const { temperature, humidity } = this.filter.check(sample, this.clock.now());
     return { temperature, humidity };
   }
 

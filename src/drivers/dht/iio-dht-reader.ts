@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { DeviceNotPresentError, HardwareError, HardwareIoError, fromOsError } from '../errors.js';
 import type { DhtReader, DhtSample } from '../types.js';
+import { systemClock, type Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import { nodeSysfsReader, type SysfsReader } from '../onewire/sysfs-reader.js';
 import { DHT_MIN_INTERVAL_MS, MinIntervalGate } from './min-interval.js';
@@ -14,7 +15,8 @@ export interface IioDhtReaderOptions {
   /** Extra attempts after ETIMEDOUT / EIO (the kernel driver misses a frame now and then). */
   retries?: number;
   minIntervalMs?: number;
-  now?: () => number;
+  /** For the rate limit (default systemClock). */
+  clock?: Clock;
   fs?: SysfsReader;
   logger?: Logger;
 }
@@ -36,7 +38,7 @@ export class IioDhtReader implements DhtReader {
     this.devicesDir = join(options.sysfsRoot ?? '/sys', 'bus', 'iio', 'devices');
     this.fs = options.fs ?? nodeSysfsReader;
     this.retries = options.retries ?? 1;
-    this.gate = new MinIntervalGate(options.minIntervalMs ?? DHT_MIN_INTERVAL_MS, options.now ?? Date.now);
+    this.gate = new MinIntervalGate(options.minIntervalMs ?? DHT_MIN_INTERVAL_MS, options.clock ?? systemClock);
     this.logger = options.logger?.child({ module: 'dht-iio' });
   }
 

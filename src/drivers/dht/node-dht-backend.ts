@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { BackendUnavailableError, HardwareIoError } from '../errors.js';
 import type { DhtModel, DhtReader, DhtSample } from '../types.js';
+import { systemClock, type Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import { DHT_MIN_INTERVAL_MS, MinIntervalGate } from './min-interval.js';
 
@@ -23,7 +24,8 @@ export interface NodeDhtReaderOptions {
   libraryCacheMs?: number;
   /** The library's own retries per read (450 ms apart). */
   maxRetries?: number;
-  now?: () => number;
+  /** For the rate limit and the library's cache window (default systemClock). */
+  clock?: Clock;
   logger?: Logger;
   load?: () => Promise<NodeDhtModule>;
   /** Where the board model is read, to warn on a Pi 5. */
@@ -58,7 +60,7 @@ export async function openNodeDhtReader(options: NodeDhtReaderOptions): Promise<
 
 export class NodeDhtReader implements DhtReader {
   private readonly gate: MinIntervalGate;
-  private readonly now: () => number;
+  private readonly clock: Clock;
   private lastFresh: { sample: DhtSample; at: number } | undefined;
 
   constructor(
@@ -66,8 +68,8 @@ export class NodeDhtReader implements DhtReader {
     private readonly options: NodeDhtReaderOptions,
     private readonly device = `dht-gpio${options.pin}`,
   ) {
-    this.now = options.now ?? Date.now;
-    this.gate = new MinIntervalGate(options.minIntervalMs ?? DHT_MIN_INTERVAL_MS, this.now);
+    this.clock = options.clock ?? systemClock;
+    this.gate = new MinIntervalGate(options.minIntervalMs ?? DHT_MIN_INTERVAL_MS, this.clock);
   }
 
   async read(): Promise<DhtSample | undefined> {
@@ -80,7 +82,7 @@ export class NodeDhtReader implements DhtReader {
       // The library only says "failed to read sensor": no answer, bad timing and bad checksum look alike.
       throw new HardwareIoError(this.device, `read failed: ${(error as Error).message}`, { cause: error });
     }
-    const at = this.now();
+    const at = this.clock.now();
     const cacheMs = this.options.libraryCacheMs ?? 3000;
     const last = this.lastFresh;
     if (last && at - last.at < cacheMs && last.sample.temperature === sample.temperature && last.sample.humidity === sample.humidity) {

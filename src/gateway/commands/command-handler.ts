@@ -1,6 +1,6 @@
 import type { BusSubscription, LocalBus } from '../../bus/local-bus.js';
+import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
-import type { Clock } from '../clock.js';
 import type { StatePublisher } from '../state-publisher.js';
 import type { TopicLayout } from '../topics.js';
 import { OutputExecutorError, type OutputExecutor } from './output-executor.js';

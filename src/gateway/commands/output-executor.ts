@@ -1,4 +1,5 @@
 import type { BitValue, GpioLine } from '../../drivers/types.js';
+import { systemClock, type Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import { toOnOff } from './state.js';
 import type { OnOff, OutputAction } from './types.js';
@@ -9,12 +10,6 @@ export interface ManagedOutput {
   line: GpioLine;
   /** Logical level driven on shutdown (default 0, off); `keep` leaves the output as it is. */
   failSafe?: BitValue | 'keep';
-}
-
-/** Timer functions, injected so tests control time. Defaults to the global setTimeout / clearTimeout. */
-export interface Scheduler {
-  setTimeout(callback: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
 }
 
 export type OutputChangeCause = 'command' | 'revert' | 'shutdown';
@@ -43,9 +38,8 @@ export interface ApplyOutcome {
 }
 
 export interface OutputExecutorOptions {
-  scheduler?: Scheduler;
-  /** Epoch ms, only used to report when a timed command reverts (default Date.now). */
-  clock?: () => number;
+  /** Times the reverts of timed commands and says when they will happen (default systemClock). */
+  clock?: Clock;
   logger?: Logger;
   /** Called after each write with the new state (commands, timed reverts, shutdown). */
   onState?: (report: OutputStateReport) => void;
@@ -82,11 +76,6 @@ interface OutputEntry {
   pending: PendingRevert | undefined;
 }
 
-const defaultScheduler: Scheduler = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
-
 /**
  * Applies parsed OutputActions to GPIO output lines. Writes are serialised (one at a time, in arrival order), so a
  * timed revert never interleaves with a command. A new command for an output cancels its pending revert; a new timed
@@ -94,8 +83,7 @@ const defaultScheduler: Scheduler = {
  */
 export class OutputExecutor {
   private readonly entries = new Map<string, OutputEntry>();
-  private readonly scheduler: Scheduler;
-  private readonly clock: () => number;
+  private readonly clock: Clock;
   private readonly logger: Logger | undefined;
   private readonly onState: ((report: OutputStateReport) => void) | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -106,8 +94,7 @@ export class OutputExecutor {
       if (this.entries.has(output.name)) throw new OutputExecutorError(`output "${output.name}" is configured twice`);
       this.entries.set(output.name, { config: output, level: undefined, pending: undefined });
     }
-    this.scheduler = options.scheduler ?? defaultScheduler;
-    this.clock = options.clock ?? Date.now;
+    this.clock = options.clock ?? systemClock;
     this.logger = options.logger;
     this.onState = options.onState;
   }
@@ -205,14 +192,14 @@ export class OutputExecutor {
     const revertTo = entry.pending?.to ?? current;
     let revert: PendingRevert | undefined;
     if (action.durationMs !== undefined) {
-      revert = { handle: undefined, to: revertTo, at: this.clock() + action.durationMs };
+      revert = { handle: undefined, to: revertTo, at: this.clock.now() + action.durationMs };
     }
     const state = await this.drive(entry, target, 'command', revert);
     // Only a successful write replaces the pending revert: if it failed, the old revert still has to happen.
     this.cancelRevert(entry);
     if (revert && action.durationMs !== undefined) {
       const pending = revert;
-      pending.handle = this.scheduler.setTimeout(() => this.onRevertDue(entry, pending), action.durationMs);
+      pending.handle = this.clock.setTimeout(() => this.onRevertDue(entry, pending), action.durationMs);
       entry.pending = pending;
     }
     return state;
@@ -247,7 +234,7 @@ export class OutputExecutor {
 
   private cancelRevert(entry: OutputEntry): void {
     if (entry.pending === undefined) return;
-    this.scheduler.clearTimeout(entry.pending.handle);
+    this.clock.clearTimeout(entry.pending.handle);
     entry.pending = undefined;
   }
 

@@ -1,7 +1,7 @@
 import type { Sensor } from '../../drivers/types.js';
 import { HardwareError } from '../../drivers/errors.js';
+import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
-import type { Clock } from '../clock.js';
 import type { DeviceFilters } from '../filters/device-filters.js';
 
 export interface SensorRunnerOptions {

@@ -15,7 +15,7 @@ import {
 } from '../../../src/drivers/errors.js';
 import { BOSCH_EXAMPLE_CALIBRATION, Bme280Emulator } from '../../../mocks/chips/bme280-emulator.js';
 import { EmulatedI2cChip } from '../../../mocks/i2c/emulator.js';
-import { rig } from './helpers.js';
+import { rig, withSleep } from './helpers.js';
 
 describe('BME280 compensation (datasheet example)', () => {
   const c = BOSCH_EXAMPLE_CALIBRATION;
@@ -46,9 +46,9 @@ describe('BME280 compensation (datasheet example)', () => {
 
 describe('Bme280 driver against the emulator', () => {
   it('reads 21.5 °C, 1006.53 hPa, 40 %RH back within resolution', async () => {
-    const { bus, attach, clock, sleep } = rig();
+    const { bus, attach, clock } = rig();
     attach(new Bme280Emulator({ clock, temperature: 21.5, pressure: 1006.53, humidity: 40 }));
-    const sensor = await Bme280.open(bus, { sleep, oversampling: { temperature: 16, pressure: 16, humidity: 16 } });
+    const sensor = await Bme280.open(bus, { clock, oversampling: { temperature: 16, pressure: 16, humidity: 16 } });
     expect(sensor.kind).toBe('bme280');
     expect(sensor.channels.map((ch) => ch.key)).toEqual(['temperature', 'pressure', 'humidity']);
     const reading = await sensor.read();
@@ -58,9 +58,9 @@ describe('Bme280 driver against the emulator', () => {
   });
 
   it('follows changes and negative temperatures at oversampling x1 (16-bit)', async () => {
-    const { bus, attach, clock, sleep } = rig();
+    const { bus, attach, clock } = rig();
     const emu = attach(new Bme280Emulator({ clock, address: 0x77, temperature: 21.5 }));
-    const sensor = new Bme280(bus, { address: 0x77, sleep });
+    const sensor = new Bme280(bus, { address: 0x77, clock });
     expect((await sensor.read()).temperature).toBeCloseTo(21.5, 1);
     emu.set({ temperature: -12.34, humidity: 95.5, pressure: 980 });
     const reading = await sensor.read();
@@ -70,9 +70,9 @@ describe('Bme280 driver against the emulator', () => {
   });
 
   it('tells a BMP280 by its chip id and reports no humidity', async () => {
-    const { bus, attach, clock, sleep } = rig();
+    const { bus, attach, clock } = rig();
     attach(new Bme280Emulator({ clock, model: 'bmp280', temperature: 19 }));
-    const sensor = await Bme280.open(bus, { sleep, model: 'bme280' });
+    const sensor = await Bme280.open(bus, { clock, model: 'bme280' });
     expect(sensor.kind).toBe('bmp280');
     expect(sensor.channels.map((ch) => ch.key)).toEqual(['temperature', 'pressure']);
     const reading = await sensor.read();
@@ -95,7 +95,7 @@ describe('Bme280 driver against the emulator', () => {
   });
 
   it('reads the trim registers once, writes ctrl_hum before a forced ctrl_meas', async () => {
-    const { bus, raw, attach, clock, sleep } = rig();
+    const { bus, raw, attach, clock } = rig();
     attach(new Bme280Emulator({ clock }));
     const writes: number[][] = [];
     const original = raw.writeByte.bind(raw);
@@ -103,7 +103,7 @@ describe('Bme280 driver against the emulator', () => {
       writes.push([command, byte]);
       return original(address, command, byte);
     };
-    const sensor = new Bme280(bus, { sleep, oversampling: { temperature: 2, pressure: 4, humidity: 8 } });
+    const sensor = new Bme280(bus, { clock, oversampling: { temperature: 2, pressure: 4, humidity: 8 } });
     await sensor.read();
     await sensor.read();
     expect(raw.transfers.filter((t) => t.op === 'readI2cBlock').length).toBe(2 + 2); // trim x2 once, data x2
@@ -119,11 +119,11 @@ describe('Bme280 driver against the emulator', () => {
     attach(new Bme280Emulator({ clock, temperature: 20 }));
     let sleeps = 0;
     // Sleeps that fall 10 % short, as a chip slower than typical looks: the driver must keep polling.
-    const slowClock = async (ms: number) => {
+    const slowClock = withSleep(clock, async (ms) => {
       sleeps += 1;
       clock.advance(ms * 0.9);
-    };
-    const sensor = new Bme280(bus, { sleep: slowClock, oversampling: { temperature: 16, pressure: 16, humidity: 16 } });
+    });
+    const sensor = new Bme280(bus, { clock: slowClock, oversampling: { temperature: 16, pressure: 16, humidity: 16 } });
     await sensor.init();
     sleeps = 0;
     expect((await sensor.read()).temperature).toBeCloseTo(20, 1);
@@ -133,15 +133,15 @@ describe('Bme280 driver against the emulator', () => {
   it('times out when the chip never finishes', async () => {
     const { bus, attach, clock } = rig();
     attach(new Bme280Emulator({ clock }));
-    const sensor = new Bme280(bus, { sleep: async () => {} });
+    const sensor = new Bme280(bus, { clock: withSleep(clock, async () => {}) });
     clock.advance(10);
     await expect(sensor.read()).rejects.toBeInstanceOf(HardwareTimeoutError);
   });
 
   it('turns bus faults into typed errors and recovers', async () => {
-    const { bus, attach, clock, sleep } = rig();
+    const { bus, attach, clock } = rig();
     const emu = attach(new Bme280Emulator({ clock, temperature: 21.5 }));
-    const sensor = await Bme280.open(bus, { sleep });
+    const sensor = await Bme280.open(bus, { clock });
 
     emu.inject({ kind: 'nack' });
     await expect(sensor.read()).rejects.toMatchObject({ constructor: NackError, code: 'EREMOTEIO', device: 'i2c-1@0x76' });
@@ -158,9 +158,9 @@ describe('Bme280 driver against the emulator', () => {
   });
 
   it('reports an all-zero (out-of-range) reading as implausible, and stuck values as they are', async () => {
-    const { bus, attach, clock, sleep } = rig();
+    const { bus, attach, clock } = rig();
     const emu = attach(new Bme280Emulator({ clock, temperature: 21.5 }));
-    const sensor = await Bme280.open(bus, { sleep });
+    const sensor = await Bme280.open(bus, { clock });
     emu.inject({ kind: 'out-of-range' });
     await expect(sensor.read()).rejects.toBeInstanceOf(ImplausibleReadingError);
     const before = await sensor.read();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Sht3x, decodeSht3xMeasurement, sht3xCrc8, sht3xHumidity, sht3xTemperature } from '../../../src/drivers/chips/sht3x.js';
 import { ChecksumError, ImplausibleReadingError, NackError } from '../../../src/drivers/errors.js';
 import { Sht3xEmulator } from '../../../mocks/chips/sht3x-emulator.js';
-import { rig } from './helpers.js';
+import { rig, withSleep } from './helpers.js';
 
 describe('SHT3x protocol', () => {
   it('CRC-8 of 0xBEEF is 0x92 (datasheet example)', () => {
@@ -33,7 +33,7 @@ describe('SHT3x protocol', () => {
 
 describe('Sht3x driver against the emulator', () => {
   it('sends 0x2400, waits, reads 21.5 °C and 55 %RH within resolution', async () => {
-    const { bus, raw, attach, clock, sleep } = rig();
+    const { bus, raw, attach, clock } = rig();
     attach(new Sht3xEmulator({ clock, temperature: 21.5, humidity: 55 }));
     const writes: number[][] = [];
     const original = raw.i2cWrite.bind(raw);
@@ -41,7 +41,7 @@ describe('Sht3x driver against the emulator', () => {
       writes.push([...buffer.subarray(0, length)]);
       return original(address, length, buffer);
     };
-    const sensor = new Sht3x(bus, { sleep });
+    const sensor = new Sht3x(bus, { clock });
     const reading = await sensor.read();
     expect(writes).toEqual([[0x24, 0x00]]);
     expect(Math.abs(reading.temperature! - 21.5)).toBeLessThan(175 / 65535);
@@ -51,22 +51,22 @@ describe('Sht3x driver against the emulator', () => {
   it('a read during the measurement is NACKed (driver that does not wait)', async () => {
     const { bus, attach, clock } = rig();
     attach(new Sht3xEmulator({ clock }));
-    await expect(new Sht3x(bus, { sleep: async () => {} }).read()).rejects.toMatchObject({ constructor: NackError, code: 'EREMOTEIO' });
+    await expect(new Sht3x(bus, { clock: withSleep(clock, async () => {}) }).read()).rejects.toMatchObject({ constructor: NackError, code: 'EREMOTEIO' });
   });
 
   it('low repeatability is faster and still correct', async () => {
-    const { bus, attach, clock, sleep } = rig();
+    const { bus, attach, clock } = rig();
     attach(new Sht3xEmulator({ clock, address: 0x45, temperature: -10, humidity: 90 }));
     const start = clock.now();
-    const reading = await new Sht3x(bus, { address: 0x45, repeatability: 'low', sleep }).read();
+    const reading = await new Sht3x(bus, { address: 0x45, repeatability: 'low', clock }).read();
     expect(clock.now() - start).toBeLessThan(6);
     expect(reading.temperature).toBeCloseTo(-10, 2);
   });
 
   it('faults: CRC → ChecksumError, 0xFFFF → ImplausibleReadingError, NACK, absent device', async () => {
-    const { bus, attach, clock, sleep } = rig();
+    const { bus, attach, clock } = rig();
     const emu = attach(new Sht3xEmulator({ clock, temperature: 21.5 }));
-    const sensor = new Sht3x(bus, { sleep });
+    const sensor = new Sht3x(bus, { clock });
     emu.inject({ kind: 'crc' });
     await expect(sensor.read()).rejects.toBeInstanceOf(ChecksumError);
     emu.inject({ kind: 'out-of-range' });
@@ -79,6 +79,6 @@ describe('Sht3x driver against the emulator', () => {
     await expect(sensor.read()).rejects.toBeInstanceOf(NackError);
     emu.reconnect();
     expect((await sensor.read()).temperature).toBeCloseTo(21.5, 2);
-    await expect(new Sht3x(bus, { address: 0x45, sleep }).read()).rejects.toBeInstanceOf(NackError);
+    await expect(new Sht3x(bus, { address: 0x45, clock }).read()).rejects.toBeInstanceOf(NackError);
   });
 });

@@ -18,7 +18,7 @@ async function setup() {
   tree = await IioTree.create({ clock });
   await tree.addOther('ads1015');
   const device = await tree.addDht11({ temperature: 21.5, humidity: 40 });
-  const reader = new IioDhtReader({ sysfsRoot: tree.root, fs: tree.fs, now: () => clock.now() });
+  const reader = new IioDhtReader({ sysfsRoot: tree.root, fs: tree.fs, clock });
   return { clock, tree, device, reader };
 }
 
@@ -85,7 +85,7 @@ describe('IioDhtReader on a temporary sysfs tree', () => {
 
   it('through DhtSensor, the 0/0 frame is rejected as implausible', async () => {
     const { reader, clock, device } = await setup();
-    const sensor = new DhtSensor(reader, { model: 'dht22', now: () => clock.now() });
+    const sensor = new DhtSensor(reader, { model: 'dht22', clock });
     expect(await sensor.read()).toEqual({ temperature: 21.5, humidity: 40 });
     clock.advance(2000);
     device.inject({ kind: 'out-of-range' });

@@ -6,8 +6,8 @@ import { FakeNodeDhtSensor } from '../../../mocks/dht/fake-node-dht-sensor.js';
 
 function setup() {
   const clock = new ManualClock();
-  const lib = new FakeNodeDhtSensor(() => clock.now());
-  const open = () => openNodeDhtReader({ model: 'dht22', pin: 4, now: () => clock.now(), load: async () => lib, boardModelPath: '/nonexistent' });
+  const lib = new FakeNodeDhtSensor(clock);
+  const open = () => openNodeDhtReader({ model: 'dht22', pin: 4, clock, load: async () => lib, boardModelPath: '/nonexistent' });
   return { clock, lib, open };
 }
 

@@ -1,10 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Clock } from '../../../src/gateway/clock.js';
 import { CommandHandler } from '../../../src/gateway/commands/command-handler.js';
 import { OutputExecutor } from '../../../src/gateway/commands/output-executor.js';
 import { CommandParser } from '../../../src/gateway/commands/parse.js';
 import { StatePublisher } from '../../../src/gateway/state-publisher.js';
 import { TopicLayout } from '../../../src/gateway/topics.js';
+import { systemClock, type Clock } from '../../../src/util/clock.js';
 import { silentLogger } from '../../../src/util/logger.js';
 import { FakeBus } from '../../helpers/fake-bus.js';
 import { FakeLine } from './fake-line.js';
@@ -14,7 +14,7 @@ function responses(bus: FakeBus): Record<string, unknown>[] {
 }
 
 const NOW = Date.parse('2025-06-01T12:00:00.000Z');
-const clock: Clock = { now: () => NOW, setTimeout: (cb, ms) => setTimeout(cb, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
+const clock: Clock = { ...systemClock, now: () => NOW };
 
 describe('CommandHandler', () => {
   let transport: FakeBus;

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ExecutorShutDownError, OutputExecutor, OutputExecutorError, UnknownOutputError } from '../../../src/gateway/commands/output-executor.js';
 import type { OutputStateReport } from '../../../src/gateway/commands/output-executor.js';
+import { systemClock } from '../../../src/util/clock.js';
 import { FakeLine } from './fake-line.js';
 
 describe('OutputExecutor', () => {
@@ -162,15 +163,16 @@ describe('OutputExecutor', () => {
     expect(outcome.failures).toMatchObject([{ output: 'relay' }]);
   });
 
-  it('works with an injected scheduler instead of global timers', async () => {
+  it('works with an injected clock instead of global timers', async () => {
     vi.useRealTimers();
     const pending: { callback: () => void; ms: number }[] = [];
     const exec = new OutputExecutor([{ name: 'led', line: led }], {
-      scheduler: {
+      clock: {
+        ...systemClock,
+        now: () => 1000,
         setTimeout: (callback, ms) => pending.push({ callback, ms }),
         clearTimeout: () => undefined,
       },
-      clock: () => 1000,
     });
     await exec.apply([{ output: 'led', action: 'on', durationMs: 250 }]);
     expect(pending.map((p) => p.ms)).toEqual([250]);

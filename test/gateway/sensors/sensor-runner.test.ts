@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { DeviceNotPresentError, HardwareIoError } from '../../../src/drivers/errors.js';
 import type { Sensor } from '../../../src/drivers/types.js';
-import type { Clock } from '../../../src/gateway/clock.js';
 import { DeviceFilters } from '../../../src/gateway/filters/device-filters.js';
 import type { FilterSpec } from '../../../src/gateway/filters/types.js';
 import { SensorRunner } from '../../../src/gateway/sensors/sensor-runner.js';
+import type { Clock } from '../../../src/util/clock.js';
 import { silentLogger } from '../../../src/util/logger.js';
 
 /** Timers on a virtual time line; advance() runs them in order and lets the promises they start settle. */

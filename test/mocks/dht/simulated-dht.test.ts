@@ -21,7 +21,7 @@ describe('SimulatedDhtReader', () => {
   it('faults produce typed errors; the all-zero frame is caught by DhtSensor', async () => {
     const clock = new ManualClock();
     const dht = new SimulatedDhtReader({ clock, temperature: 21.5, humidity: 40 });
-    const sensor = new DhtSensor(dht, { model: 'dht22', now: () => clock.now() });
+    const sensor = new DhtSensor(dht, { model: 'dht22', clock });
     const next = async () => {
       clock.advance(2000);
       return sensor.read();
