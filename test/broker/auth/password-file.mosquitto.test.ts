@@ -3,11 +3,9 @@
  * and files written by runPasswd / hashPassword are accepted by a real mosquitto broker. Skipped only when the binaries
  * are missing.
  */
-import type { ChildProcess } from 'node:child_process';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -15,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { hashPassword, PasswordFile } from '../../../src/broker/auth/password-file.js';
 import { runPasswd } from '../../../src/cli/passwd.js';
-import { freePort } from '../../helpers/free-port.js';
+import { startMosquitto as startMosquittoBroker, type MosquittoBroker } from '../../helpers/mosquitto-broker.js';
 
 function findBinary(name: string): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/opt/homebrew/sbin'];
@@ -53,59 +51,11 @@ function run(file: string, args: string[]): Promise<Run> {
 }
 
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
+function startMosquitto(_dir: string, passwordFile: string): Promise<MosquittoBroker> {
+  return startMosquittoBroker(['per_listener_settings false', 'allow_anonymous false', `password_file ${passwordFile}`]);
 }
 
-interface Broker {
-  port: number;
-  log(): string;
-  stop(): Promise<void>;
-}
-
-async function startMosquitto(dir: string, passwordFile: string): Promise<Broker> {
-  const port = await freePort();
-  const conf = join(dir, 'mosquitto.conf');
-  const lines = ['per_listener_settings false', `listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwordFile}`];
-  // As root, mosquitto drops to user "mosquitto", which cannot read a 0600 file in a 0700 temp dir.
-  if (process.getuid?.() === 0) lines.push('user root');
-  await writeFile(conf, `${lines.join('\n')}\n`);
-
-  const child: ChildProcess = spawn(MOSQUITTO as string, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  let exited = false;
-  const exit = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      exited = true;
-      resolve();
-    }),
-  );
-  const stop = async (): Promise<void> => {
-    if (!exited) child.kill('SIGTERM');
-    await exit;
-  };
-
-  const deadline = Date.now() + 5000;
-  while (!(await canConnect(port))) {
-    if (exited || Date.now() > deadline) {
-      await stop();
-      throw new Error(`mosquitto did not start:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 30));
-  }
-  return { port, log: () => output, stop };
-}
-
-function publish(broker: Broker, user: string, password: string): Promise<Run> {
+function publish(broker: MosquittoBroker, user: string, password: string): Promise<Run> {
   return run(MOSQUITTO_PUB as string, ['-h', '127.0.0.1', '-p', String(broker.port), '-u', user, '-P', password, '-t', 't', '-m', 'x']);
 }
 
@@ -117,12 +67,12 @@ function io(): { stdin: PassThrough; stdout: PassThrough; stderr: PassThrough; e
 }
 
 let dir: string;
-let brokers: Broker[] = [];
+let brokers: MosquittoBroker[] = [];
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pw-interop-'));
 });
 afterEach(async () => {
-  await Promise.all(brokers.map((b) => b.stop()));
+  await Promise.all(brokers.map((b) => b.remove()));
   brokers = [];
   await rm(dir, { recursive: true, force: true });
 });
