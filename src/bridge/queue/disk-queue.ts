@@ -358,7 +358,15 @@ export class DiskQueue {
       const segment = this.normalizeRead();
       if (segment === undefined || this.readPos.offset >= segment.size) break;
       const offset = this.readPos.offset;
-      const { entry, frameBytes } = await this.readRecord(segment, offset);
+      let record;
+      try {
+        record = await this.readRecord(segment, offset);
+      } catch (error) {
+        // A drop and a cursor save may have deleted the segment while it was being opened: read on from the head.
+        if (this.segments.includes(segment)) throw error;
+        continue;
+      }
+      const { entry, frameBytes } = record;
       if (this.readPos.segment !== segment || this.readPos.offset !== offset) continue; // a drop moved the reader
       this.readPos.offset = offset + frameBytes;
       if (entry.seq <= this.ackFloor) continue;
