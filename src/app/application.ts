@@ -1,4 +1,7 @@
+import path from 'node:path';
 import type { EmbeddedBroker } from '../broker/broker.js';
+import { CloudBridge } from '../bridge/bridge.js';
+import { openBridgeQueue } from '../bridge/open-queue.js';
 import { createBroker } from '../broker/create-broker.js';
 import { toBrokerOptions } from '../broker/config.js';
 import { Gateway } from '../gateway/gateway.js';
@@ -10,7 +13,7 @@ import { HardwareService, openHardware } from './hardware.js';
 import { Lifecycle } from './lifecycle.js';
 import type { Service } from './service.js';
 
-/** `run`: broker and gateway; `broker`: the broker alone (mosquitto's job). */
+/** `run`: broker, bridges and gateway; `broker`: the broker and its bridges (mosquitto's job). */
 export type ApplicationMode = 'run' | 'broker';
 
 export interface ApplicationOptions {
@@ -28,7 +31,7 @@ export interface Application {
   /** Undefined in `broker` mode. */
   readonly gateway: Gateway | undefined;
   start(): Promise<void>;
-  /** Reverse order: the gateway first (outputs fail-safe, `offline` published), then the hardware, then the broker. */
+  /** Reverse order: the gateway first (outputs fail-safe, `offline` published), the hardware, the bridges, the broker. */
   stop(): Promise<void>;
   /** SIGHUP: the broker's password and ACL files. */
   reload(): Promise<void>;
@@ -43,6 +46,19 @@ export function buildApplication(loaded: LoadedConfig, options: ApplicationOptio
   const { logger, version } = options;
   const broker = createBroker(toBrokerOptions(config.broker, { id: config.gateway.id, stateDir: config.gateway.state_dir, baseDir, version }), logger);
   const services: Service[] = [broker];
+  // Bridges run in both modes, as mosquitto's do; they start before the gateway and stop after it, so its last
+  // words (`offline`) still reach the cloud.
+  for (const section of config.bridges) {
+    services.push(
+      new CloudBridge(section, {
+        bus: broker.bus(`bridge:${section.connection}`),
+        openQueue: (bridge) => openBridgeQueue(bridge, path.resolve(baseDir, config.gateway.state_dir), logger),
+        gatewayId: config.gateway.id,
+        baseDir,
+        logger,
+      }),
+    );
+  }
   let gateway: Gateway | undefined;
   if (options.mode === 'run') {
     const given = options.hardware;

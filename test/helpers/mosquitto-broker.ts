@@ -38,15 +38,17 @@ export interface MosquittoBroker {
 /**
  * A real mosquitto on a free loopback port, with `lines` added to its config (the listener, logging and, as root, its
  * user are set here; mosquitto 2 refuses anonymous clients unless the lines allow them). Persistence is off unless
- * the lines say otherwise.
+ * `persistence` is set.
  */
-export async function startMosquitto(lines: string[] = [], port?: number): Promise<MosquittoBroker> {
+export async function startMosquitto(lines: string[] = [], options: { port?: number; persistence?: boolean } = {}): Promise<MosquittoBroker> {
   if (!MOSQUITTO) throw new Error('mosquitto is not installed');
   const dir = await mkdtemp(path.join(tmpdir(), 'pi-edge-mosquitto-'));
-  const chosen = port ?? (await freePort());
+  const chosen = options.port ?? (await freePort());
   const conf = path.join(dir, 'mosquitto.conf');
   // As root, mosquitto drops to the user "mosquitto", which could not read files in a 0700 temp dir.
   const base = [`listener ${chosen} 127.0.0.1`, 'log_dest stderr', ...(process.getuid?.() === 0 ? ['user root'] : [])];
+  // Saved on SIGTERM and read back at start: sessions and their queued messages survive stop() and start().
+  if (options.persistence) base.push('persistence true', `persistence_location ${dir}/`);
   await writeFile(conf, `${[...base, ...lines].join('\n')}\n`);
 
   let child: ChildProcess | undefined;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bridgesSchema } from '../../bridge/config.js';
 import { brokerSchema } from '../../broker/config.js';
 import { checkDevices, gatewaySections } from '../../gateway/config/gateway-schema.js';
 
@@ -8,14 +9,15 @@ export const logSchema = z.strictObject({
 });
 
 /**
- * The whole config file, assembled from the sections each module owns: `broker` (src/broker/config.ts), the gateway's
- * (src/gateway/config/gateway-schema.ts), and the application's own `log`. schema/config.schema.json is made from it.
+ * The whole config file, assembled from the sections each module owns: `broker` (src/broker/config.ts), `bridges`
+ * (src/bridge/config.ts), the gateway's (src/gateway/config/gateway-schema.ts), and the application's own `log`. schema/config.schema.json is made from it.
  */
 export const configSchema = z
   .strictObject({
     $schema: z.string().optional(),
     log: logSchema.prefault({}),
     broker: brokerSchema.prefault({}),
+    bridges: bridgesSchema,
     ...gatewaySections,
   })
   .superRefine(checkDevices);

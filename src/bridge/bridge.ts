@@ -1,0 +1,239 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+import type { BusSubscription, DeliveredMessage, LocalBus, QoS } from '../bus/local-bus.js';
+import type { Logger } from '../util/logger.js';
+import { Backoff } from './backoff.js';
+import { CloudLink, type LinkSession, type LinkTls } from './cloud-link.js';
+import type { BridgeSection } from './config.js';
+import type { QueuedMessage, QueueEntry } from './queue/types.js';
+import { TopicMap } from './topic-mapping.js';
+
+/** What the bridge needs of its store-and-forward queue (queue/disk-queue.ts). */
+export interface BridgeQueue {
+  append(message: QueuedMessage): Promise<number>;
+  next(max: number): Promise<QueueEntry[]>;
+  ack(seq: number): void;
+  rewind(): void;
+  stats(): { depth: number; bytes: number; oldestAgeMs: number | undefined; appended: number; acknowledged: number; dropped: number };
+  close(): Promise<void>;
+}
+
+export interface BridgeDependencies {
+  /** The bus handle of this bridge: what it publishes locally carries its origin, `bridge:<connection>`. */
+  bus: LocalBus;
+  /** Opens this bridge's queue (in `<state_dir>/bridges/<connection>`). */
+  openQueue: (section: BridgeSection) => Promise<BridgeQueue>;
+  gatewayId: string;
+  /** Relative TLS paths are taken from here. */
+  baseDir: string;
+  logger: Logger;
+  random?: () => number;
+  createClient?: ConstructorParameters<typeof CloudLink>[0]['createClient'];
+}
+
+/** Counters for $SYS, health and metrics. */
+export interface BridgeCounters {
+  sent: number;
+  received: number;
+  droppedQos0: number;
+  failedAppends: number;
+}
+
+/** Prefix of the origin a bridge publishes with locally: a message with it is never sent out by any bridge. */
+export const BRIDGE_ORIGIN_PREFIX = 'bridge:';
+
+/**
+ * One mosquitto-style bridge to a cloud broker. Out: every local message an `out` rule matches is appended to the
+ * durable queue before its publisher is acknowledged (the bus handler returns the append), and sent from the queue in
+ * order, a window at a time, removed only once the cloud acknowledged it. In: what the cloud sends on `in` rules is
+ * published on the local bus, and acknowledged to the cloud only once the local broker took it.
+ */
+export class CloudBridge {
+  readonly name: string;
+  readonly counters: BridgeCounters = { sent: 0, received: 0, droppedQos0: 0, failedAppends: 0 };
+  private readonly map: TopicMap;
+  private readonly log: Logger;
+  private readonly localState: string;
+  private readonly remoteState: string;
+  private queue: BridgeQueue | undefined;
+  private link: CloudLink | undefined;
+  private session: LinkSession | undefined;
+  private subscriptions: BusSubscription[] = [];
+  private inflight = 0;
+  private pumping = false;
+  /** Bumped at every connection: acknowledgements of an older one are ignored. */
+  private generation = 0;
+
+  constructor(
+    private readonly section: BridgeSection,
+    private readonly deps: BridgeDependencies,
+  ) {
+    this.name = `${BRIDGE_ORIGIN_PREFIX}${section.connection}`;
+    this.map = new TopicMap(section.topics);
+    this.log = deps.logger.child({ module: 'bridge', connection: section.connection });
+    this.localState = section.notification_topic ?? `$SYS/broker/connection/${section.connection}/state`;
+    this.remoteState = section.notification_topic ?? `$SYS/broker/connection/${this.clientId}/state`;
+  }
+
+  private get clientId(): string {
+    return this.section.remote_clientid ?? this.deps.gatewayId;
+  }
+
+  async start(): Promise<void> {
+    this.queue = await this.deps.openQueue(this.section);
+    await this.notifyLocally(false);
+    for (const filter of this.map.localSubscriptions().keys()) this.subscriptions.push(await this.deps.bus.subscribe(filter, this.fromLocal));
+    const section = this.section;
+    this.link = new CloudLink(
+      {
+        addresses: section.addresses,
+        protocolVersion: section.protocol_version === 'mqttv50' ? 5 : 4,
+        clientId: this.clientId,
+        username: section.remote_username,
+        password: section.remote_password,
+        clean: section.cleansession,
+        keepaliveSeconds: section.keepalive_interval,
+        tryPrivate: section.try_private,
+        tls: await this.loadTls(),
+        will: { topic: this.remoteState, payload: 'offline' },
+        backoff: new Backoff(section.restart_timeout, this.deps.random),
+        logger: this.log,
+        createClient: this.deps.createClient,
+      },
+      { up: (session) => this.up(session), down: () => this.down() },
+    );
+    this.link.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.subscriptions.splice(0).map((s) => s.unsubscribe()));
+    const link = this.link;
+    this.link = undefined;
+    this.session = undefined;
+    await link?.stop((client) => client.publishAsync(this.remoteState, 'offline', { qos: 1, retain: true }).then(() => undefined));
+    await this.notifyLocally(false).catch(() => undefined);
+    await this.queue?.close();
+    this.queue = undefined;
+  }
+
+  health(): { status: 'ok' | 'degraded'; detail: Record<string, unknown> } {
+    const queue = this.queue?.stats();
+    const connected = this.link?.connected ?? false;
+    return {
+      status: connected && this.counters.failedAppends === 0 ? 'ok' : 'degraded',
+      detail: { connected, connections: this.link?.connections ?? 0, inflight: this.inflight, queue, ...this.counters },
+    };
+  }
+
+  /** A local message on an out filter: mapped, and queued (QoS ≥ 1) before its publisher is acknowledged. */
+  private readonly fromLocal = (message: DeliveredMessage): Promise<void> | void => {
+    if (message.publisher.kind === 'local' && message.publisher.origin.startsWith(BRIDGE_ORIGIN_PREFIX)) return;
+    const mapped = this.map.outbound(message.topic);
+    if (!mapped) return;
+    const qos = Math.min(mapped.qos, message.qos) as QoS;
+    if (qos === 0 && !this.section.queue.qos0) {
+      this.sendQos0(mapped.topic, message);
+      return;
+    }
+    const queue = this.queue;
+    if (!queue) return;
+    return queue.append({ topic: mapped.topic, payload: message.payload, qos, retain: message.retain, enqueuedAt: Date.now() }).then(
+      () => this.pump(),
+      (error: unknown) => {
+        // Refused by a full queue (on_full: refuse) or a failing disk: the publisher is acknowledged all the same,
+        // so this is a loss; it is counted, logged and shown in health.
+        this.counters.failedAppends++;
+        this.log.error({ err: error, topic: message.topic }, 'bridge queue did not take a message: it will not reach the cloud');
+      },
+    );
+  };
+
+  private sendQos0(topic: string, message: DeliveredMessage): void {
+    const session = this.session;
+    if (!session) {
+      this.counters.droppedQos0++;
+      return;
+    }
+    session.client.publish(topic, message.payload, { qos: 0, retain: message.retain });
+    this.counters.sent++;
+  }
+
+  private async up(session: LinkSession): Promise<void> {
+    this.generation++;
+    this.session = session;
+    this.inflight = 0;
+    this.queue?.rewind();
+    session.client.handleMessage = (packet, done) => this.fromCloud(packet.topic, packet.payload as Buffer, packet.qos, packet.retain).then(() => done(), (error: Error) => done(error));
+    const remote = this.map.remoteSubscriptions();
+    if (remote.size > 0) {
+      const subscriptions = Object.fromEntries([...remote].map(([filter, qos]) => [filter, { qos, nl: true, rap: true }]));
+      await session.client.subscribeAsync(subscriptions);
+    }
+    if (this.section.notifications) await session.client.publishAsync(this.remoteState, 'online', { qos: 1, retain: true });
+    await this.notifyLocally(true);
+    void this.pump();
+  }
+
+  private down(): void {
+    this.generation++;
+    this.session = undefined;
+    this.inflight = 0;
+    void this.notifyLocally(false).catch(() => undefined);
+  }
+
+  /** A cloud message on an in filter, to the local broker; the cloud's PUBACK waits for it. */
+  private async fromCloud(topic: string, payload: Buffer, qos: QoS, retain: boolean): Promise<void> {
+    const mapped = this.map.inbound(topic);
+    if (!mapped) return;
+    this.counters.received++;
+    await this.deps.bus.publish({ topic: mapped.topic, payload, qos: Math.min(qos, mapped.qos) as QoS, retain });
+  }
+
+  /** Sends from the queue while the window has room; one loop at a time. */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        const session = this.session;
+        const queue = this.queue;
+        if (!session || !queue) return;
+        const room = session.receiveMaximum - this.inflight;
+        if (room <= 0) return;
+        const entries = await queue.next(room);
+        if (entries.length === 0 || session !== this.session) return;
+        for (const entry of entries) this.send(session, entry);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private send(session: LinkSession, entry: QueueEntry): void {
+    const generation = this.generation;
+    this.inflight++;
+    session.client.publish(entry.topic, entry.payload, { qos: entry.qos, retain: entry.retain }, (error) => {
+      if (generation !== this.generation) return;
+      this.inflight--;
+      if (error) return; // the connection is going down: the queue sends it again after the reconnect
+      this.queue?.ack(entry.seq);
+      this.counters.sent++;
+      void this.pump();
+    });
+  }
+
+  private async notifyLocally(connected: boolean): Promise<void> {
+    if (!this.section.notifications) return;
+    await this.deps.bus.publish({ topic: this.localState, payload: connected ? '1' : '0', qos: 1, retain: true });
+  }
+
+  private async loadTls(): Promise<LinkTls | undefined> {
+    const tls = this.section.tls;
+    if (!tls) return undefined;
+    const read = (file: string | undefined) => (file === undefined ? undefined : readFile(path.resolve(this.deps.baseDir, file)));
+    const [ca, cert, key] = await Promise.all([read(tls.cafile), read(tls.certfile), read(tls.keyfile)]);
+    return { ca, cert, key, servername: tls.server_name, rejectUnauthorized: !tls.insecure };
+  }
+}
+

@@ -1,0 +1,166 @@
+import type { MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/app/config/load.js';
+import { startApplication, type Application } from '../../src/app/application.js';
+import { createLogger, silentLogger } from '../../src/util/logger.js';
+import { collect, connectClient, settle } from '../helpers/broker.js';
+import { MOSQUITTO, startMosquitto, type MosquittoBroker } from '../helpers/mosquitto-broker.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface Rig {
+  cloud: MosquittoBroker;
+  app: Application;
+  /** An MQTT client on the gateway's own broker. */
+  local(clientId?: string): Promise<MqttClient>;
+  /** An MQTT client on the cloud mosquitto. */
+  remote(clientId?: string): Promise<MqttClient>;
+}
+
+/** A cloud mosquitto, and the gateway's broker bridged to it with `bridge` (YAML lines of one bridges entry). */
+async function rig(bridge: string, cloud?: MosquittoBroker): Promise<Rig> {
+  const cloudBroker = cloud ?? (await startMosquitto(['allow_anonymous true']));
+  if (!cloud) cleanups.push(() => cloudBroker.remove());
+  const state = await makeTempDir('pi-edge-bridge-');
+  cleanups.push(state.remove);
+  const yaml = `gateway: { id: pi-test, state_dir: ${JSON.stringify(state.dir)} }
+broker:
+  listeners: [{ host: 127.0.0.1, port: 0 }]
+  persistence: false
+  sys_interval: 0
+bridges:
+  - connection: cloud
+    addresses: [127.0.0.1:${cloudBroker.port}]
+    restart_timeout: 0.2
+${bridge
+  .trim()
+  .split('\n')
+  .map((line) => `    ${line}`)
+  .join('\n')}
+`;
+  const app = await startApplication({ file: '/test/bridge.yaml', baseDir: state.dir, config: parseConfig(yaml, 'bridge.yaml') }, { mode: 'broker', logger: process.env.BRIDGE_TEST_LOG ? createLogger({ level: 'debug', pretty: false }) : silentLogger(), version: '0.0.0-test' });
+  cleanups.push(() => app.stop().catch(() => undefined));
+  const clients: MqttClient[] = [];
+  cleanups.push(() => Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined))));
+  const open = async (url: string, clientId?: string) => {
+    const client = await connectClient(url, clientId ? { clientId } : {});
+    clients.push(client);
+    return client;
+  };
+  await waitForState(app, '1');
+  return {
+    cloud: cloudBroker,
+    app,
+    local: (clientId) => open(`mqtt://127.0.0.1:${app.broker.listenerPorts()[0]}`, clientId),
+    remote: (clientId) => open(`mqtt://127.0.0.1:${cloudBroker.port}`, clientId),
+  };
+}
+
+/** Waits until the bridge's local notification topic says `state` (1 connected, 0 not). */
+async function waitForState(app: Application, state: '0' | '1', timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [retained] = await app.broker.retained('$SYS/broker/connection/cloud/state');
+    if (retained?.payload.toString() === state) return;
+    if (Date.now() > deadline) throw new Error(`bridge state never became ${state}`);
+    await settle(50);
+  }
+}
+
+describe.skipIf(MOSQUITTO === undefined)('the bridge, against a real mosquitto', () => {
+  it('maps out with mosquitto\'s prefixes: pi-edge/# out 1 "" site1/', async () => {
+    const r = await rig(`topics: ['pi-edge/# out 1 "" site1/']`);
+    const cloud = await r.remote();
+    const inbox = collect(cloud);
+    await cloud.subscribeAsync('#', { qos: 1 });
+    const local = await r.local();
+    await local.publishAsync('pi-edge/climate/state', '{"t":21}', { qos: 1 });
+    await local.publishAsync('elsewhere/x', 'not bridged', { qos: 1 });
+    const [message] = await inbox.waitFor(1);
+    expect(message).toMatchObject({ topic: 'site1/pi-edge/climate/state', payload: '{"t":21}', qos: 1 });
+    await settle(300);
+    expect(inbox.messages.filter((m) => !m.topic.startsWith('$SYS')).map((m) => m.topic)).toEqual(['site1/pi-edge/climate/state']);
+  });
+
+  it('maps in, prefixes swapped: cmd/# in 1 pi-edge/ site1/', async () => {
+    const r = await rig(`topics: ['cmd/# in 1 pi-edge/ site1/']`);
+    const local = await r.local();
+    const inbox = collect(local);
+    await local.subscribeAsync('pi-edge/#', { qos: 1 });
+    const cloud = await r.remote();
+    await cloud.publishAsync('site1/cmd/led', 'ON', { qos: 1 });
+    const [message] = await inbox.waitFor(1);
+    expect(message).toMatchObject({ topic: 'pi-edge/cmd/led', payload: 'ON', qos: 1 });
+  });
+
+  it.each([
+    ['MQTT 3.1.1, announced as a bridge (try_private)', ''],
+    ['MQTT 5, no-local subscriptions', 'protocol_version: mqttv50'],
+  ])('sends nothing back with a both rule, %s: each side sees the other\'s message once', async (_how, extra) => {
+    const r = await rig(`topics: ['shared/# both 1']\n${extra}`);
+    const local = await r.local('local-sub');
+    const localInbox = collect(local);
+    await local.subscribeAsync('shared/#', { qos: 1 });
+    const cloud = await r.remote('cloud-sub');
+    const cloudInbox = collect(cloud);
+    await cloud.subscribeAsync('shared/#', { qos: 1 });
+    await local.publishAsync('shared/from-local', 'a', { qos: 1 });
+    await cloud.publishAsync('shared/from-cloud', 'b', { qos: 1 });
+    await localInbox.waitFor(2);
+    await cloudInbox.waitFor(2);
+    await settle(500);
+    expect(localInbox.messages.map((m) => m.topic).sort()).toEqual(['shared/from-cloud', 'shared/from-local']);
+    expect(cloudInbox.messages.map((m) => m.topic).sort()).toEqual(['shared/from-cloud', 'shared/from-local']);
+  });
+
+  it('notifies: retained 1/0 locally, online (and offline on a clean stop) on the cloud', async () => {
+    const r = await rig(`topics: ['x/# out 1']`);
+    const cloud = await r.remote();
+    const inbox = collect(cloud);
+    await cloud.subscribeAsync('$SYS/broker/connection/pi-test/state', { qos: 1 });
+    expect((await inbox.waitFor(1))[0]).toMatchObject({ payload: 'online', retain: true });
+    await r.app.stop();
+    expect((await inbox.waitFor(2))[1]).toMatchObject({ payload: 'offline' });
+  });
+
+  it('loses nothing across a cloud outage: every QoS 1 message arrives, in order', async () => {
+    const cloudBroker = await startMosquitto(['allow_anonymous true'], { persistence: true });
+    cleanups.push(() => cloudBroker.remove());
+    const r = await rig(`topics: ['pi-edge/# out 1']`, cloudBroker);
+    const received: number[] = [];
+    // A persistent session on the cloud (and mosquitto saving it across its restart): what arrives while the
+    // watcher is away waits for it there.
+    const watch = async () => {
+      const cloud = await connectClient(`mqtt://127.0.0.1:${cloudBroker.port}`, { clientId: 'watcher', clean: false });
+      cleanups.push(() => cloud.endAsync(true));
+      cloud.on('message', (_topic, payload) => received.push(Number(payload.toString())));
+      await cloud.subscribeAsync('pi-edge/seq', { qos: 1 });
+    };
+    await watch();
+    const local = await r.local();
+    const total = 300;
+    const publishing = (async () => {
+      for (let sent = 0; sent < total; sent++) {
+        await local.publishAsync('pi-edge/seq', String(sent), { qos: 1 });
+        await settle(5);
+      }
+    })();
+    await settle(400);
+    await cloudBroker.stop();
+    await waitForState(r.app, '0');
+    await settle(1000);
+    await cloudBroker.start();
+    await watch();
+    await publishing;
+    const deadline = Date.now() + 20_000;
+    while (new Set(received).size < total && Date.now() < deadline) await settle(100);
+    const distinct = [...new Set(received)];
+    expect(distinct.length).toBe(total);
+    // In order per publisher: the first arrival of each number is in increasing order.
+    expect(distinct).toEqual([...distinct].sort((a, b) => a - b));
+  });
+});
