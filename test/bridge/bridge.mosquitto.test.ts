@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/app/config/load.js';
@@ -5,7 +6,9 @@ import { startApplication, type Application } from '../../src/app/application.js
 import { createLogger, silentLogger } from '../../src/util/logger.js';
 import { collect, connectClient, settle } from '../helpers/broker.js';
 import { MOSQUITTO, startMosquitto, type MosquittoBroker } from '../helpers/mosquitto-broker.js';
+import { startGatewayUnderTest, TEST_BASE } from '../helpers/gateway.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
+import { createTestPki, hasOpenssl } from '../helpers/tls.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -22,7 +25,7 @@ interface Rig {
 }
 
 /** A cloud mosquitto, and the gateway's broker bridged to it with `bridge` (YAML lines of one bridges entry). */
-async function rig(bridge: string, cloud?: MosquittoBroker): Promise<Rig> {
+async function rig(bridge: string, cloud?: MosquittoBroker, connectWithinMs = 10_000): Promise<Rig> {
   const cloudBroker = cloud ?? (await startMosquitto(['allow_anonymous true']));
   if (!cloud) cleanups.push(() => cloudBroker.remove());
   const state = await makeTempDir('pi-edge-bridge-');
@@ -51,7 +54,7 @@ ${bridge
     clients.push(client);
     return client;
   };
-  await waitForState(app, '1');
+  await waitForState(app, '1', connectWithinMs);
   return {
     cloud: cloudBroker,
     app,
@@ -61,7 +64,7 @@ ${bridge
 }
 
 /** Waits until the bridge's local notification topic says `state` (1 connected, 0 not). */
-async function waitForState(app: Application, state: '0' | '1', timeoutMs = 15_000): Promise<void> {
+async function waitForState(app: Application, state: '0' | '1', timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const [retained] = await app.broker.retained('$SYS/broker/connection/cloud/state');
@@ -162,5 +165,65 @@ describe.skipIf(MOSQUITTO === undefined)('the bridge, against a real mosquitto',
     expect(distinct.length).toBe(total);
     // In order per publisher: the first arrival of each number is in increasing order.
     expect(distinct).toEqual([...distinct].sort((a, b) => a - b));
+  });
+});
+
+describe.skipIf(MOSQUITTO === undefined)('the bridge in the whole gateway', () => {
+  it('drives a simulated LED from a cloud command, and the state goes back up', async () => {
+    const cloudBroker = await startMosquitto(['allow_anonymous true']);
+    cleanups.push(() => cloudBroker.remove());
+    const state = await makeTempDir('pi-edge-bridge-gw-');
+    cleanups.push(state.remove);
+    const gw = await startGatewayUnderTest(
+      `outputs:
+  - { name: led, pin: 27, initial: off }
+bridges:
+  - connection: cloud
+    addresses: [127.0.0.1:${cloudBroker.port}]
+    restart_timeout: 0.2
+    topics: ['led/set in 1 ${TEST_BASE}/ site1/', 'led/state out 1 ${TEST_BASE}/ site1/']`,
+      { stateDir: state.dir },
+    );
+    cleanups.push(() => gw.stop());
+    await waitForState(gw.running, '1');
+    const cloud = await connectClient(`mqtt://127.0.0.1:${cloudBroker.port}`);
+    cleanups.push(() => cloud.endAsync(true));
+    const inbox = collect(cloud);
+    await cloud.subscribeAsync('site1/led/state', { qos: 1 });
+    await inbox.waitFor(1);
+    expect(gw.gpio.level(27)).toBe(0);
+    await cloud.publishAsync('site1/led/set', 'ON', { qos: 1 });
+    const deadline = Date.now() + 10_000;
+    while (!inbox.messages.some((m) => m.payload.includes('"ON"')) && Date.now() < deadline) await settle(50);
+    expect(gw.gpio.level(27)).toBe(1);
+    expect(JSON.parse(inbox.messages.at(-1)!.payload)).toMatchObject({ state: 'ON' });
+  });
+});
+
+describe.skipIf(MOSQUITTO === undefined || !hasOpenssl)('the bridge over TLS', () => {
+  it('reaches a mosquitto that requires a client certificate, and refuses a server its CA does not vouch for', async () => {
+    const pkiDir = await makeTempDir('pi-edge-bridge-pki-');
+    cleanups.push(pkiDir.remove);
+    const pki = await createTestPki(pkiDir.dir);
+    const cloudBroker = await startMosquitto([
+      'allow_anonymous true',
+      `cafile ${pki.caCert}`,
+      `certfile ${pki.serverCert}`,
+      `keyfile ${pki.serverKey}`,
+      'require_certificate true',
+    ]);
+    cleanups.push(() => cloudBroker.remove());
+    const tls = (ca: string) => `tls: { cafile: ${JSON.stringify(ca)}, certfile: ${JSON.stringify(pki.clientCert)}, keyfile: ${JSON.stringify(pki.clientKey)} }`;
+    const r = await rig(`topics: ['secure/# out 1']\n${tls(pki.caCert)}`, cloudBroker);
+    const cloud = await connectClient(`mqtts://127.0.0.1:${cloudBroker.port}`, { ca: pki.read(pki.caCert), cert: pki.read(pki.clientCert), key: pki.read(pki.clientKey) });
+    cleanups.push(() => cloud.endAsync(true));
+    const inbox = collect(cloud);
+    await cloud.subscribeAsync('secure/#', { qos: 1 });
+    const local = await r.local();
+    await local.publishAsync('secure/reading', '42', { qos: 1 });
+    expect((await inbox.waitFor(1))[0]).toMatchObject({ topic: 'secure/reading', payload: '42' });
+
+    const rogueCa = path.join(pki.dir, 'rogue-ca.crt');
+    await expect(rig(`topics: ['secure/# out 1']\n${tls(rogueCa)}`, cloudBroker, 2000)).rejects.toThrow('bridge state never became 1');
   });
 });
