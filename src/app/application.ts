@@ -54,6 +54,7 @@ export function buildApplication(loaded: LoadedConfig, options: ApplicationOptio
         bus: broker.bus(`bridge:${section.connection}`),
         openQueue: (bridge) => openBridgeQueue(bridge, path.resolve(baseDir, config.gateway.state_dir), logger),
         gatewayId: config.gateway.id,
+        sysIntervalSeconds: config.broker.sys_interval,
         baseDir,
         logger,
       }),

@@ -25,6 +25,8 @@ export interface BridgeDependencies {
   /** Opens this bridge's queue (in `<state_dir>/bridges/<connection>`). */
   openQueue: (section: BridgeSection) => Promise<BridgeQueue>;
   gatewayId: string;
+  /** Seconds between the bridge's $SYS figures (the broker's sys_interval); 0: none. */
+  sysIntervalSeconds: number;
   /** Relative TLS paths are taken from here. */
   baseDir: string;
   logger: Logger;
@@ -62,6 +64,7 @@ export class CloudBridge {
   private subscriptions: BusSubscription[] = [];
   private inflight = 0;
   private pumping = false;
+  private sysTimer: NodeJS.Timeout | undefined;
   /** Bumped at every connection: acknowledgements of an older one are ignored. */
   private generation = 0;
 
@@ -104,9 +107,14 @@ export class CloudBridge {
       { up: (session) => this.up(session), down: () => this.down() },
     );
     this.link.start();
+    if (this.deps.sysIntervalSeconds > 0) {
+      this.sysTimer = setInterval(() => void this.publishSys(), this.deps.sysIntervalSeconds * 1000);
+      this.sysTimer.unref();
+    }
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.sysTimer);
     await Promise.all(this.subscriptions.splice(0).map((s) => s.unsubscribe()));
     const link = this.link;
     this.link = undefined;
@@ -221,6 +229,25 @@ export class CloudBridge {
       this.counters.sent++;
       void this.pump();
     });
+  }
+
+  /** The bridge's figures, retained under its notification topic's parent, like mosquitto's $SYS tree. */
+  private async publishSys(): Promise<void> {
+    const queue = this.queue?.stats();
+    if (!queue) return;
+    const base = `$SYS/broker/connection/${this.section.connection}`;
+    const figures: Record<string, number> = {
+      'queue/depth': queue.depth,
+      'queue/bytes': queue.bytes,
+      'queue/oldest_age_seconds': Math.floor((queue.oldestAgeMs ?? 0) / 1000),
+      'messages/sent': this.counters.sent,
+      'messages/received': this.counters.received,
+      'messages/dropped': queue.dropped + this.counters.failedAppends + this.counters.droppedQos0,
+      reconnects: Math.max(0, (this.link?.connections ?? 0) - 1),
+    };
+    for (const [name, value] of Object.entries(figures)) {
+      await this.deps.bus.publish({ topic: `${base}/${name}`, payload: String(value), qos: 0, retain: true }).catch(() => undefined);
+    }
   }
 
   private async notifyLocally(connected: boolean): Promise<void> {

@@ -25,7 +25,8 @@ interface Rig {
 }
 
 /** A cloud mosquitto, and the gateway's broker bridged to it with `bridge` (YAML lines of one bridges entry). */
-async function rig(bridge: string, cloud?: MosquittoBroker, connectWithinMs = 10_000): Promise<Rig> {
+async function rig(bridge: string, options: { cloud?: MosquittoBroker; connectWithinMs?: number; sysInterval?: number } = {}): Promise<Rig> {
+  const { cloud, connectWithinMs = 10_000, sysInterval = 0 } = options;
   const cloudBroker = cloud ?? (await startMosquitto(['allow_anonymous true']));
   if (!cloud) cleanups.push(() => cloudBroker.remove());
   const state = await makeTempDir('pi-edge-bridge-');
@@ -34,7 +35,7 @@ async function rig(bridge: string, cloud?: MosquittoBroker, connectWithinMs = 10
 broker:
   listeners: [{ host: 127.0.0.1, port: 0 }]
   persistence: false
-  sys_interval: 0
+  sys_interval: ${sysInterval}
 bridges:
   - connection: cloud
     addresses: [127.0.0.1:${cloudBroker.port}]
@@ -130,10 +131,22 @@ describe.skipIf(MOSQUITTO === undefined)('the bridge, against a real mosquitto',
     expect((await inbox.waitFor(2))[1]).toMatchObject({ payload: 'offline' });
   });
 
+  it('publishes its figures under $SYS/broker/connection/<name>/ every sys_interval', async () => {
+    const r = await rig(`topics: ['figures/# out 1']`, { sysInterval: 1 });
+    const local = await r.local();
+    for (let i = 0; i < 3; i++) await local.publishAsync('figures/x', String(i), { qos: 1 });
+    const figure = async (name: string) => (await r.app.broker.retained(`$SYS/broker/connection/cloud/${name}`))[0]?.payload.toString();
+    const deadline = Date.now() + 5_000;
+    while ((await figure('messages/sent')) !== '3' && Date.now() < deadline) await settle(100);
+    expect(await figure('messages/sent')).toBe('3');
+    expect(await figure('queue/depth')).toBe('0');
+    expect(await figure('reconnects')).toBe('0');
+  });
+
   it('loses nothing across a cloud outage: every QoS 1 message arrives, in order', async () => {
     const cloudBroker = await startMosquitto(['allow_anonymous true'], { persistence: true });
     cleanups.push(() => cloudBroker.remove());
-    const r = await rig(`topics: ['pi-edge/# out 1']`, cloudBroker);
+    const r = await rig(`topics: ['pi-edge/# out 1']`, { cloud: cloudBroker });
     const received: number[] = [];
     // A persistent session on the cloud (and mosquitto saving it across its restart): what arrives while the
     // watcher is away waits for it there.
@@ -214,7 +227,7 @@ describe.skipIf(MOSQUITTO === undefined || !hasOpenssl)('the bridge over TLS', (
     ]);
     cleanups.push(() => cloudBroker.remove());
     const tls = (ca: string) => `tls: { cafile: ${JSON.stringify(ca)}, certfile: ${JSON.stringify(pki.clientCert)}, keyfile: ${JSON.stringify(pki.clientKey)} }`;
-    const r = await rig(`topics: ['secure/# out 1']\n${tls(pki.caCert)}`, cloudBroker);
+    const r = await rig(`topics: ['secure/# out 1']\n${tls(pki.caCert)}`, { cloud: cloudBroker });
     const cloud = await connectClient(`mqtts://127.0.0.1:${cloudBroker.port}`, { ca: pki.read(pki.caCert), cert: pki.read(pki.clientCert), key: pki.read(pki.clientKey) });
     cleanups.push(() => cloud.endAsync(true));
     const inbox = collect(cloud);
@@ -224,6 +237,6 @@ describe.skipIf(MOSQUITTO === undefined || !hasOpenssl)('the bridge over TLS', (
     expect((await inbox.waitFor(1))[0]).toMatchObject({ topic: 'secure/reading', payload: '42' });
 
     const rogueCa = path.join(pki.dir, 'rogue-ca.crt');
-    await expect(rig(`topics: ['secure/# out 1']\n${tls(rogueCa)}`, cloudBroker, 2000)).rejects.toThrow('bridge state never became 1');
+    await expect(rig(`topics: ['secure/# out 1']\n${tls(rogueCa)}`, { cloud: cloudBroker, connectWithinMs: 2000 })).rejects.toThrow('bridge state never became 1');
   });
 });
