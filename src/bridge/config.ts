@@ -48,7 +48,7 @@ const address = z.string().transform((value, ctx): BridgeAddress => {
 const topicObject = z.strictObject({
   pattern: z.string().describe('Topic or filter; "" (or leave out) when the prefixes are the whole topics'),
   direction: z.enum(['out', 'in', 'both']).default('out'),
-  qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(0),
+  qos: z.literal([0, 1, 2]).default(0),
   local_prefix: z.string().optional(),
   remote_prefix: z.string().optional(),
 });

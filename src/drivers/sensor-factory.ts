@@ -53,9 +53,9 @@ const address = (allowed: readonly number[]) =>
     z.number().int().refine((n) => allowed.includes(n), { message: `address must be one of ${allowed.map((a) => `0x${a.toString(16)}`).join(', ')}` }),
   );
 const busNumber = z.number().int().min(0).default(1);
-const oversampling = z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(4), z.literal(8), z.literal(16)]);
-const fullScale = z.union([z.literal(6.144), z.literal(4.096), z.literal(2.048), z.literal(1.024), z.literal(0.512), z.literal(0.256)]);
-const adcInput = z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]);
+const oversampling = z.literal([0, 1, 2, 4, 8, 16]);
+const fullScale = z.literal([6.144, 4.096, 2.048, 1.024, 0.512, 0.256]);
+const adcInput = z.literal([0, 1, 2, 3]);
 
 export const SENSOR_OPTION_SCHEMAS = {
   bme280: z.object({

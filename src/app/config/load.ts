@@ -53,6 +53,11 @@ export function parseConfig(text: string, file: string): AppConfig {
 
 function toProblems(issue: z.core.$ZodIssue, doc: Document, lineCounter: LineCounter): ConfigProblem[] {
   const keyPath = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  const branch = issue.code === 'invalid_union' ? matchingBranch(issue.errors) : undefined;
+  if (branch) {
+    // A value of one of the union's types, wrong inside: report what is wrong there, not "Invalid input".
+    return branch.flatMap((inner) => toProblems({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue, doc, lineCounter));
+  }
   if (issue.code === 'unrecognized_keys') {
     // One problem per unknown key, at the key itself rather than at the object that holds it.
     return issue.keys.map((key) => ({
@@ -63,6 +68,11 @@ function toProblems(issue: z.core.$ZodIssue, doc: Document, lineCounter: LineCou
   }
   const position = locate(doc, keyPath, lineCounter);
   return [{ key: formatKeyPath(keyPath), ...position, message: describeIssue(issue) }];
+}
+
+/** Of a union's branches, the one the value had the type of (its problems are deeper than the value itself). */
+function matchingBranch(branches: readonly (readonly z.core.$ZodIssue[])[]): readonly z.core.$ZodIssue[] | undefined {
+  return branches.find((problems) => problems.length > 0 && problems.every((p) => p.path.length > 0 || p.code === 'custom'));
 }
 
 /** The position of `key` itself inside the mapping at `parentPath`. */

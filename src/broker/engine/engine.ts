@@ -14,7 +14,7 @@ import { disablePacketNumberCache } from './packet-numbers.js';
 import { createPersistence, hideDollarTopicsFromWildcards, limitQueuedMessages, observeAcknowledgements, type AedesPersistence } from './persistence/stores.js';
 import { checkPinnedVersions } from './versions.js';
 import { coalesceWrites } from './wire/coalesce-writes.js';
-import { PacketReader, type PacketTaker } from './wire/packet-reader.js';
+import { PacketReader, type PacketTaker, type ReaderHooks, type WirePacket } from './wire/packet-reader.js';
 import { readFlowing } from './wire/read-loop.js';
 
 /**
@@ -132,7 +132,7 @@ export class DeliveryEngine {
   private readonly dropped = new WeakSet<object>();
   private readonly persistentWithoutId = new WeakSet<Client>();
   private readonly windows = new WeakMap<object, OutgoingWindow>();
-  private readonly takers = new WeakMap<object, { taker?: PacketTaker }>();
+  private readonly readers = new WeakMap<object, ConnectionReader>();
   private readonly flushes = new FlushScheduler();
   private readonly subscriptionRegistry = new SubscriptionRegistry();
   private sessionWrites!: SessionWrites;
@@ -227,15 +227,9 @@ export class DeliveryEngine {
     const client = this.aedes.handle(stream) as unknown as Client;
     // Every byte goes through the reader, CONNECT included, so a packet over the limit is refused before it is
     // buffered. The message flow joins it once the client is connecting (wrapPreConnect).
-    const slot: { taker?: PacketTaker } = {};
-    this.takers.set(client, slot);
-    PacketReader.install(internalsOf(client)._parser, {
-      take: (packet) => slot.taker?.take(packet) ?? false,
-      chunkDone: () => slot.taker?.chunkDone(),
-      maxPayloadBytes: this.options.limits.messageSizeLimit,
-      maxPacketBytes: this.maxPacketBytes(),
-      oversized: (announced) => this.refuseOversized(client, announced),
-    });
+    const reader = new ConnectionReader(client, this.options.limits.messageSizeLimit, this.maxPacketBytes(), this.refuseOversized);
+    this.readers.set(client, reader);
+    PacketReader.install(internalsOf(client)._parser, reader);
     readFlowing(client);
   };
 
@@ -351,8 +345,8 @@ export class DeliveryEngine {
     const internals = client as unknown as { deliverQoS: OutgoingWindow['deliver']; deliver0: OutgoingWindow['deliver'] };
     internals.deliverQoS = window.deliver;
     internals.deliver0 = window.deliver;
-    const slot = this.takers.get(client);
-    if (slot) slot.taker = new MessageFlow(client, this.screenPublish, this.flushes, window);
+    const reader = this.readers.get(client);
+    if (reader) reader.flow = new MessageFlow(client, this.screenPublish, this.flushes, window);
   }
 
   /** A refused PUBLISH is marked to be acknowledged and dropped (see route). */
@@ -388,9 +382,37 @@ export class DeliveryEngine {
     return limit > 0 ? limit + CONNECT_OVERHEAD : 0;
   }
 
-  private refuseOversized(client: Client, announced: number): void {
+  private readonly refuseOversized = (client: Client, announced: number): void => {
     this.options.onOversizedPacket?.(client, announced);
     client.conn.destroy();
+  };
+}
+
+/**
+ * The packet reader's hooks for one connection: its limits, and its message flow once the client is connecting
+ * (before that every packet goes to aedes). One object per connection, methods on the prototype: every byte kept per
+ * idle connection counts.
+ */
+class ConnectionReader implements ReaderHooks {
+  flow: PacketTaker | undefined = undefined;
+
+  constructor(
+    private readonly client: Client,
+    readonly maxPayloadBytes: number,
+    readonly maxPacketBytes: number,
+    private readonly refuse: (client: Client, announced: number) => void,
+  ) {}
+
+  take(packet: WirePacket): boolean {
+    return this.flow?.take(packet) ?? false;
+  }
+
+  chunkDone(): void {
+    this.flow?.chunkDone();
+  }
+
+  oversized(announced: number): void {
+    this.refuse(this.client, announced);
   }
 }
 

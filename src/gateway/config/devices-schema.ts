@@ -50,13 +50,13 @@ const sensorCommon = {
   channels: channelOverrides,
 };
 
-const oversampling = z.union([z.literal(1), z.literal(2), z.literal(4), z.literal(8), z.literal(16)]);
+const oversampling = z.literal([1, 2, 4, 8, 16]);
 
 const bme280Sensor = z.strictObject({
   kind: z.enum(['bme280', 'bmp280']),
   ...sensorCommon,
   bus: z.number().int().min(0).default(1),
-  address: z.union([z.literal(0x76), z.literal(0x77)]).default(0x76).describe('0x76 (SDO to GND) or 0x77 (SDO to VDDIO)'),
+  address: z.literal([0x76, 0x77]).default(0x76).describe('0x76 (SDO to GND) or 0x77 (SDO to VDDIO)'),
   oversampling: z
     .strictObject({ temperature: oversampling.default(1), pressure: oversampling.default(1), humidity: oversampling.default(1) })
     .prefault({}),
@@ -66,21 +66,21 @@ const sht3xSensor = z.strictObject({
   kind: z.literal('sht3x'),
   ...sensorCommon,
   bus: z.number().int().min(0).default(1),
-  address: z.union([z.literal(0x44), z.literal(0x45)]).default(0x44),
+  address: z.literal([0x44, 0x45]).default(0x44),
 });
 
 const bh1750Sensor = z.strictObject({
   kind: z.literal('bh1750'),
   ...sensorCommon,
   bus: z.number().int().min(0).default(1),
-  address: z.union([z.literal(0x23), z.literal(0x5c)]).default(0x23),
+  address: z.literal([0x23, 0x5c]).default(0x23),
 });
 
 const ads1115Sensor = z.strictObject({
   kind: z.literal('ads1115'),
   ...sensorCommon,
   bus: z.number().int().min(0).default(1),
-  address: z.union([z.literal(0x48), z.literal(0x49), z.literal(0x4a), z.literal(0x4b)]).default(0x48),
+  address: z.literal([0x48, 0x49, 0x4a, 0x4b]).default(0x48),
   gain: z
     .union([z.literal(6.144), z.literal(4.096), z.literal(2.048), z.literal(1.024), z.literal(0.512), z.literal(0.256)])
     .default(4.096)
@@ -154,7 +154,7 @@ export const hardwareSchema = z.strictObject({
 });
 
 export const publishSchema = z.strictObject({
-  qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(1),
+  qos: z.literal([0, 1, 2]).default(1),
   retain: z.boolean().default(true),
 });
 
