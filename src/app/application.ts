@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { EmbeddedBroker } from '../broker/broker.js';
 import { CloudBridge } from '../bridge/bridge.js';
+import { BridgeSet } from '../bridge/bridge-set.js';
 import { openBridgeQueue } from '../bridge/open-queue.js';
 import { createBroker } from '../broker/create-broker.js';
 import { toBrokerOptions } from '../broker/config.js';
@@ -8,7 +9,7 @@ import { Gateway } from '../gateway/gateway.js';
 import type { GatewayHardware } from '../gateway/hardware.js';
 import { channelsOf } from '../gateway/hardware-setup.js';
 import type { Logger } from '../util/logger.js';
-import type { LoadedConfig } from './config/load.js';
+import { loadConfigFile, type LoadedConfig } from './config/load.js';
 import { HardwareService, openHardware } from './hardware.js';
 import { Lifecycle } from './lifecycle.js';
 import type { Service } from './service.js';
@@ -33,7 +34,8 @@ export interface Application {
   start(): Promise<void>;
   /** Reverse order: the gateway first (outputs fail-safe, `offline` published), the hardware, the bridges, the broker. */
   stop(): Promise<void>;
-  /** SIGHUP: the broker's password and ACL files. */
+  readonly bridges: BridgeSet;
+  /** SIGHUP: the broker's password and ACL files, and the config file's `bridges:` (changed ones reconnect). */
   reload(): Promise<void>;
 }
 
@@ -48,18 +50,21 @@ export function buildApplication(loaded: LoadedConfig, options: ApplicationOptio
   const services: Service[] = [broker];
   // Bridges run in both modes, as mosquitto's do; they start before the gateway and stop after it, so its last
   // words (`offline`) still reach the cloud.
-  for (const section of config.bridges) {
-    services.push(
+  const stateDir = path.resolve(baseDir, config.gateway.state_dir);
+  const bridges = new BridgeSet(
+    config.bridges,
+    (section) =>
       new CloudBridge(section, {
         bus: broker.bus(`bridge:${section.connection}`),
-        openQueue: (bridge) => openBridgeQueue(bridge, path.resolve(baseDir, config.gateway.state_dir), logger),
+        openQueue: (bridge) => openBridgeQueue(bridge, stateDir, logger),
         gatewayId: config.gateway.id,
         sysIntervalSeconds: config.broker.sys_interval,
         baseDir,
         logger,
       }),
-    );
-  }
+    logger,
+  );
+  services.push(bridges);
   let gateway: Gateway | undefined;
   if (options.mode === 'run') {
     const given = options.hardware;
@@ -71,10 +76,19 @@ export function buildApplication(loaded: LoadedConfig, options: ApplicationOptio
   return {
     lifecycle,
     broker,
+    bridges,
     gateway,
     start: () => lifecycle.start(),
     stop: () => lifecycle.stop(),
-    reload: () => lifecycle.reload(),
+    reload: async () => {
+      await lifecycle.reload();
+      // Bridges come from the config file read again; a broken file keeps the running ones, and says why.
+      const fresh = await loadConfigFile(loaded.file).catch((error: unknown) => {
+        logger.error({ err: error instanceof Error ? error.message : error }, 'config not reloaded: bridges unchanged');
+        return undefined;
+      });
+      if (fresh) await bridges.apply(fresh.config.bridges);
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Logger } from '../util/logger.js';
-import { worstOf, type HealthStatus, type Service, type ServiceHealth } from './service.js';
+import { worstOf, type HealthStatus, type ServiceHealth } from '../util/health.js';
+import type { Service } from './service.js';
 
 /** A stop during which some services failed or did not finish; the others were stopped all the same. */
 export class LifecycleStopError extends AggregateError {

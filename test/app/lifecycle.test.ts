@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Lifecycle, LifecycleStopError, ServiceStopTimeout } from '../../src/app/lifecycle.js';
-import type { Service, ServiceHealth } from '../../src/app/service.js';
+import type { Service } from '../../src/app/service.js';
+import type { ServiceHealth } from '../../src/util/health.js';
 import { silentLogger } from '../../src/util/logger.js';
 
 /** A service that records what happens to it in a shared journal, and fails or hangs where told. */

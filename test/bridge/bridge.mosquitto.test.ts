@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/app/config/load.js';
+import { loadConfigFile, parseConfig } from '../../src/app/config/load.js';
 import { startApplication, type Application } from '../../src/app/application.js';
 import { createLogger, silentLogger } from '../../src/util/logger.js';
 import { collect, connectClient, settle } from '../helpers/broker.js';
@@ -326,3 +326,42 @@ async function startCli(config: string, port: number): Promise<ChildProcess> {
     }
   }
 }
+
+describe.skipIf(MOSQUITTO === undefined)('the bridge on reload (SIGHUP)', () => {
+  it('applies a changed topic rule from the config file, keeping local clients connected', async () => {
+    const cloudBroker = await startMosquitto(['allow_anonymous true']);
+    cleanups.push(() => cloudBroker.remove());
+    const state = await makeTempDir('pi-edge-bridge-reload-');
+    cleanups.push(state.remove);
+    const file = path.join(state.dir, 'gateway.yaml');
+    const write = (topic: string) =>
+      writeFile(
+        file,
+        `gateway: { id: reload-pi, state_dir: ${JSON.stringify(state.dir)} }
+broker: { listeners: [{ host: 127.0.0.1, port: 0 }], persistence: false, sys_interval: 0 }
+bridges:
+  - { connection: cloud, addresses: [127.0.0.1:${cloudBroker.port}], restart_timeout: 0.2, topics: ['${topic} out 1'] }
+`,
+      );
+    await write('first/#');
+    const app = await startApplication(await loadConfigFile(file), { mode: 'broker', logger: silentLogger(), version: '0.0.0-test' });
+    cleanups.push(() => app.stop().catch(() => undefined));
+    await waitForState(app, '1');
+    const local = await connectClient(`mqtt://127.0.0.1:${app.broker.listenerPorts()[0]}`);
+    cleanups.push(() => local.endAsync(true));
+    const cloud = await connectClient(`mqtt://127.0.0.1:${cloudBroker.port}`);
+    cleanups.push(() => cloud.endAsync(true));
+    const inbox = collect(cloud);
+    await cloud.subscribeAsync(['first/#', 'second/#'], { qos: 1 });
+
+    await write('second/#');
+    await app.reload();
+    await waitForState(app, '1');
+    await local.publishAsync('first/x', 'no longer bridged', { qos: 1 });
+    await local.publishAsync('second/x', 'bridged now', { qos: 1 });
+    expect((await inbox.waitFor(1))[0]).toMatchObject({ topic: 'second/x' });
+    await settle(300);
+    expect(inbox.messages.map((m) => m.topic)).toEqual(['second/x']);
+    expect(local.connected).toBe(true);
+  });
+});
