@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -12,6 +11,7 @@ import { freePort } from '../helpers/free-port.js';
 import { startGatewayUnderTest, TEST_BASE } from '../helpers/gateway.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { createTestPki, hasOpenssl } from '../helpers/tls.js';
+import { startCliProcess } from '../helpers/cli-process.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -265,7 +265,8 @@ bridges:
   - { connection: cloud, addresses: [127.0.0.1:${cloudBroker.port}], restart_timeout: 0.2, topics: ['crash/# out 1'] }
 `,
     );
-    const first = await startCli(config, port);
+    const first = await startCliProcess('broker', config, port);
+    cleanups.push(() => void first.kill('SIGKILL'));
     const publisher = await connectClient(`mqtt://127.0.0.1:${port}`, { clientId: 'crash-publisher' });
     const acknowledged: number[] = [];
     let killed = false;
@@ -282,7 +283,8 @@ bridges:
     await new Promise((resolve) => first.once('exit', resolve));
     publisher.end(true);
     await cloudBroker.start();
-    const second = await startCli(config, port);
+    const second = await startCliProcess('broker', config, port);
+    cleanups.push(() => void second.kill('SIGKILL'));
     await watchSession(cloudBroker.port, 'crash-watcher', (payload) => received.add(Number(payload)));
     const deadline = Date.now() + 20_000;
     while (acknowledged.some((i) => !received.has(i)) && Date.now() < deadline) await settle(100);
@@ -306,26 +308,6 @@ async function watchSession(port: number, clientId: string, onMessage: (payload:
   return client;
 }
 
-async function startCli(config: string, port: number): Promise<ChildProcess> {
-  const repoRoot = path.resolve(import.meta.dirname, '../..');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join('src', 'cli', 'main.ts'), 'broker', '--config', config], {
-    cwd: repoRoot,
-    stdio: 'ignore',
-    env: { ...process.env, NODE_OPTIONS: '' },
-  });
-  cleanups.push(() => void child.kill('SIGKILL'));
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const probe = await connectClient(`mqtt://127.0.0.1:${port}`, { connectTimeout: 1000 });
-      await probe.endAsync(true);
-      return child;
-    } catch {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error('gateway did not start');
-      await settle(100);
-    }
-  }
-}
 
 describe.skipIf(MOSQUITTO === undefined)('the bridge on reload (SIGHUP)', () => {
   it('applies a changed topic rule from the config file, keeping local clients connected', async () => {

@@ -1,14 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import net from 'node:net';
+import type net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../helpers/free-port.js';
 import { PACKET, RawMqttClient } from '../../helpers/raw-mqtt.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
+import { startCliProcess } from '../../helpers/cli-process.js';
 
-const repoRoot = path.resolve(import.meta.dirname, '../../..');
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -19,24 +18,6 @@ function rssBytes(pid: number): number {
   return Number(/(\d+)/.exec(line)![1]) * 1024;
 }
 
-async function startBroker(config: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join('src', 'cli', 'main.ts'), 'broker', '--config', config], {
-    cwd: repoRoot,
-    stdio: 'ignore',
-    env: { ...process.env, NODE_OPTIONS: '' },
-  });
-  cleanups.push(() => void child.kill('SIGKILL'));
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => (s.destroy(), resolve(true)));
-      s.on('error', () => resolve(false));
-    });
-    if (up) return child;
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error('broker did not start');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** Writes `chunk` until `total` bytes are sent or the socket is closed; the bytes the socket took. */
 async function stream(socket: net.Socket, chunk: Buffer, total: number): Promise<number> {
@@ -62,7 +43,8 @@ describe.runIf(process.platform === 'linux')('a PUBLISH announcing more than mes
     const port = await freePort();
     const config = path.join(temp.dir, 'broker.yaml');
     await writeFile(config, `broker:\n  persistence: false\n  sys_interval: 0\n  message_size_limit: 1024\n  listeners: [{ host: 127.0.0.1, port: ${port} }]\n`);
-    const child = await startBroker(config, port);
+    const child = await startCliProcess('broker', config, port);
+    cleanups.push(() => void child.kill('SIGKILL'));
 
     const raw = await RawMqttClient.open(port);
     cleanups.push(() => raw.close());

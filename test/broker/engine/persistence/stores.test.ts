@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import path from 'node:path';
 import { serialize } from 'node:v8';
 import { ClassicLevel } from 'classic-level';
@@ -12,6 +11,7 @@ import { JournaledPersistence } from '../../../../src/broker/engine/persistence/
 import { collect, connectClient } from '../../../helpers/broker.js';
 import { makeTempDir } from '../../../helpers/temp-dir.js';
 import { freePort } from '../../../helpers/free-port.js';
+import { startCliProcess } from '../../../helpers/cli-process.js';
 
 const require = createRequire(import.meta.url);
 const MemoryPersistence = require('aedes-persistence/asyncPersistence.js') as new () => AedesPersistence;
@@ -274,26 +274,9 @@ describe('the broker process killed with SIGKILL', () => {
   afterEach(() => {
     for (const child of children.splice(0)) child.kill('SIGKILL');
   });
+  const track = (child: ChildProcess): ChildProcess => (children.push(child), child);
 
-  async function startCli(config: string, port: number): Promise<ChildProcess> {
-    const root = path.resolve(import.meta.dirname, '../../../..');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), 'broker', '--config', config], {
-      cwd: root,
-      stdio: 'ignore',
-    });
-    children.push(child);
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const ok = await new Promise<boolean>((resolve) => {
-        const s = net.connect({ host: '127.0.0.1', port }, () => (s.destroy(), resolve(true)));
-        s.on('error', () => resolve(false));
-      });
-      if (ok) return child;
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error('broker did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
+  
   it('keeps what was flushed: retained messages, the subscription and the queued QoS 1 messages', async () => {
     const port = await freePort();
     const config = path.join(tmp.dir, 'broker.yaml');
@@ -302,7 +285,7 @@ describe('the broker process killed with SIGKILL', () => {
       `gateway:\n  state_dir: ${tmp.dir}/state\nlog:\n  level: warn\nbroker:\n  sys_interval: 0\n  listeners:\n    - { host: 127.0.0.1, port: ${port} }\n`,
     );
     const url = `mqtt://127.0.0.1:${port}`;
-    const first = await startCli(config, port);
+    const first = await startCliProcess('broker', config, port).then(track);
     const durable = await connectClient(url, { clientId: 'dashboard', clean: false });
     await durable.subscribeAsync('readings/#', { qos: 1 });
     await durable.endAsync();
@@ -314,7 +297,7 @@ describe('the broker process killed with SIGKILL', () => {
     first.kill('SIGKILL');
     await once(first, 'exit');
 
-    await startCli(config, port);
+    await startCliProcess('broker', config, port).then(track);
     const back = await connectClient(url, { clientId: 'dashboard', clean: false });
     const inbox = collect(back);
     const got = await inbox.waitFor(10, 5000);
