@@ -134,6 +134,33 @@ describe.skipIf(MOSQUITTO === undefined)('the bridge, against a real mosquitto',
     expect((await inbox.waitFor(2))[1]).toMatchObject({ payload: 'offline' });
   });
 
+  it('at the byte bound drops the oldest messages, counts them, and loses nothing else', async () => {
+    const cloudBroker = await startMosquitto(['allow_anonymous true'], { persistence: true });
+    cleanups.push(() => cloudBroker.remove());
+    const received = new Set<number>();
+    await (await watchSession(cloudBroker.port, 'bound-watcher', () => undefined)).subscribeAsync('bound/seq', { qos: 1 });
+    const r = await rig(`topics: ['bound/# out 1']\nqueue: { max_bytes: 64KiB }`, { cloud: cloudBroker });
+    await cloudBroker.stop();
+    await waitForState(r.app, '0');
+    const local = await r.local();
+    const total = 2000;
+    const payload = (i: number) => `${i}:${'x'.repeat(100)}`;
+    for (let i = 0; i < total; i++) await local.publishAsync('bound/seq', payload(i), { qos: 1 });
+    await cloudBroker.start();
+    await watchSession(cloudBroker.port, 'bound-watcher', (message) => received.add(Number(message.split(':')[0])));
+    await waitForState(r.app, '1');
+    const bridge = () => (r.app.bridges.health().detail.cloud as { detail: { queue: { depth: number; dropped: number } } }).detail.queue;
+    const deadline = Date.now() + 20_000;
+    while (bridge().depth > 0 && Date.now() < deadline) await settle(100);
+    await settle(300);
+    const dropped = bridge().dropped;
+    expect(dropped).toBeGreaterThan(0);
+    // The oldest went: what arrived is everything from the first survivor to the last message, nothing missing.
+    const first = Math.min(...received);
+    expect(first).toBe(dropped);
+    expect(received.size).toBe(total - dropped);
+  });
+
   it('publishes its figures under $SYS/broker/connection/<name>/ every sys_interval', async () => {
     const r = await rig(`topics: ['figures/# out 1']`, { sysInterval: 1 });
     const local = await r.local();
