@@ -363,7 +363,10 @@ export class DeliveryEngine {
   private route(aedes: Aedes, router: MessageRouter): void {
     (aedes as unknown as { publish: unknown }).publish = (packet: PacketLike, client: Client | null | PublishDone, done?: PublishDone) => {
       if (typeof client === 'function') {
-        router.publish(packet, null, client);
+        // aedes' publish(packet, callback) calls back on a later tick, and its callers rely on it (a listener added
+        // after the call hears what the callback does). The router completes at once when no subscriber waits.
+        const callback = client;
+        router.publish(packet, null, (error) => process.nextTick(callback, error));
         return;
       }
       if (client && this.dropped.has(packet)) {
