@@ -181,7 +181,11 @@ export class OutgoingWindow implements Flushable, LiveDeliverer {
     if (this.stalled) return;
     const client = this.client;
     if (client.closed || !(client.connected || client.connecting)) {
+      const unsent = this.waiting.size > 0;
       this.dropAll();
+      // As aedes' write does: the client hears of it ('connection closed' closes it, if it is not yet, and reaches
+      // the broker as clientError). A persistent session's messages stay in its store.
+      if (unsent) client.emit('error', new Error('connection closed'));
       return;
     }
     if (!this.write()) return;
