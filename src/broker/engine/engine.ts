@@ -11,7 +11,7 @@ import { OutgoingWindow } from './delivery/outgoing-window.js';
 import { SessionWrites, type SessionQueueStore } from './delivery/session-writes.js';
 import { SubscriptionRegistry } from './delivery/subscription-registry.js';
 import { disablePacketNumberCache } from './packet-numbers.js';
-import { createPersistence, hideDollarTopicsFromWildcards, limitQueuedMessages, observeAcknowledgements, type AedesPersistence } from './persistence/stores.js';
+import { createPersistence, hideDollarTopicsFromWildcards, limitQueuedMessages, observeAcknowledgements, observeResends, type AedesPersistence } from './persistence/stores.js';
 import { checkPinnedVersions } from './versions.js';
 import { coalesceWrites } from './wire/coalesce-writes.js';
 import { PacketReader, type PacketTaker, type ReaderHooks, type WirePacket } from './wire/packet-reader.js';
@@ -158,10 +158,11 @@ export class DeliveryEngine {
 
   private async start(overrides: Partial<AedesOptions>): Promise<void> {
     const { limits, policy } = this.options;
+    const persistence = observeAcknowledgements(hideDollarTopicsFromWildcards(await createPersistence(this.options.persistenceDir, this.log)), (client, messageId) =>
+      this.windows.get(client)?.acknowledged(messageId),
+    );
     this.store = limitQueuedMessages(
-      observeAcknowledgements(hideDollarTopicsFromWildcards(await createPersistence(this.options.persistenceDir, this.log)), (client, messageId) =>
-        this.windows.get(client)?.acknowledged(messageId),
-      ),
+      observeResends(persistence, (client) => this.windows.get(client)?.resendStarted()),
       limits.maxQueuedMessages,
       (clientId) => this.isConnected(clientId),
       (clientId) => this.options.onQueueFull?.(clientId),
@@ -362,7 +363,10 @@ export class DeliveryEngine {
   private route(aedes: Aedes, router: MessageRouter): void {
     (aedes as unknown as { publish: unknown }).publish = (packet: PacketLike, client: Client | null | PublishDone, done?: PublishDone) => {
       if (typeof client === 'function') {
-        router.publish(packet, null, client);
+        // aedes' publish(packet, callback) calls back on a later tick, and its callers rely on it (a listener added
+        // after the call hears what the callback does). The router completes at once when no subscriber waits.
+        const callback = client;
+        router.publish(packet, null, (error) => process.nextTick(callback, error));
         return;
       }
       if (client && this.dropped.has(packet)) {

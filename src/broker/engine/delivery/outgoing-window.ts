@@ -54,6 +54,11 @@ export class OutgoingWindow implements Flushable, LiveDeliverer {
   queuedForFlush = false;
   /** Wrote at once since the last flush: what comes next waits for the flush, in one write. */
   private wroteSinceFlush = false;
+  /**
+   * Until aedes has read the session's queue to resend it (CONNECT's last step): a QoS 1/2 message queued for this
+   * persistent session meanwhile is in that read, and goes out with it, once and in order (see deliver).
+   */
+  private resendPending = true;
   private readonly client: AedesClientInternals;
 
   constructor(
@@ -73,6 +78,13 @@ export class OutgoingWindow implements Flushable, LiveDeliverer {
     if (!packet) {
       // Not for this client after all (ACL, no-local, overlap already delivered): take it out of the session's store.
       this.forget(original);
+      this.accepted(done);
+      return;
+    }
+    // A persistent session's restored subscriptions are live before aedes reads the queue to resend it: a message
+    // routed in between is in that queue and would go out twice, the live copy first, under two identifiers (and
+    // the session would keep the second while the client acknowledges the first). The resend sends it.
+    if (this.resendPending && packet.qos > 0 && original.brokerId && !client.clean) {
       this.accepted(done);
       return;
     }
@@ -123,6 +135,11 @@ export class OutgoingWindow implements Flushable, LiveDeliverer {
     this.deliver(new ClientCopy(packet, routed.record), done);
   }
 
+  /** aedes has read the session's queue to resend it: what is routed from now on is not in that read. */
+  resendStarted(): void {
+    this.resendPending = false;
+  }
+
   /** A PUBACK or PUBCOMP from the client: its slot in the window is free. */
   acknowledged(messageId: number): void {
     if (this.inflight.delete(messageId) && this.waiting.size > 0) this.schedule();
@@ -164,7 +181,11 @@ export class OutgoingWindow implements Flushable, LiveDeliverer {
     if (this.stalled) return;
     const client = this.client;
     if (client.closed || !(client.connected || client.connecting)) {
+      const unsent = this.waiting.size > 0;
       this.dropAll();
+      // As aedes' write does: the client hears of it ('connection closed' closes it, if it is not yet, and reaches
+      // the broker as clientError). A persistent session's messages stay in its store.
+      if (unsent) client.emit('error', new Error('connection closed'));
       return;
     }
     if (!this.write()) return;

@@ -118,6 +118,20 @@ export function observeAcknowledgements(
 }
 
 /**
+ * Calls `onResend` each time aedes reads a client's queue to resend it, on CONNECT (handlers/connect.js emptyQueue),
+ * with the client as aedes passes it; the read is a snapshot of the queue at that moment.
+ */
+export function observeResends(persistence: AedesPersistence, onResend: (client: { id: string }) => void): AedesPersistence {
+  const stream = persistence.outgoingStream.bind(persistence);
+  persistence.outgoingStream = (client) => {
+    const queued = stream(client);
+    onResend(client);
+    return queued;
+  };
+  return persistence;
+}
+
+/**
  * MQTT-4.7.2-1: a filter starting with a wildcard must not match topics starting with `$`. aedes applies the rule to
  * live messages but not to the retained ones replayed on SUBSCRIBE, so `#` would receive every retained `$SYS`
  * value. Keep a `$` topic only when a filter that itself starts with `$` matches it.

@@ -143,7 +143,8 @@ class SuiteBroker {
       // The engine decides as the packet is read: only a refusal the hook gives before returning counts.
       let refusal: string | undefined;
       (this.hooks.authorizePublish ?? defaultHooks.authorizePublish)(client as unknown as Client, message as never, (error) => {
-        if (error) refusal = error.message;
+        // aedes refuses on any error, `new Error()` with no message included.
+        if (error) refusal = error.message || 'not authorized';
       });
       return refusal;
     },
@@ -199,7 +200,12 @@ function deliverLikeASocket(stream: Duplex): void {
   const takeNextWrite = (stream as unknown as { _read(size: number): void })._read.bind(stream);
   const pending: Buffer[] = [];
   let scheduled = false;
-  /** Written since the last check: the writer may have more (a piped writer's next write comes a few ticks later). */
+  /**
+   * Written since the delivery was scheduled or last checked: the writer may have more (a piped writer's next write
+   * comes a few ticks later). The write that schedules does not count, so a lone write is delivered one turn later,
+   * not two: a test that gives the broker one timer turn to read it (qos1.js "resend publish on non-clean reconnect
+   * QoS 1", `await delay(0)` after its PUBACK) otherwise lost the race about half the time under load.
+   */
   let fresh = false;
   let ended = false;
   const deliver = (): void => {
@@ -216,8 +222,9 @@ function deliverLikeASocket(stream: Duplex): void {
     if (!scheduled) {
       scheduled = true;
       setImmediate(deliver);
+    } else {
+      fresh = true;
     }
-    fresh = true;
     if (chunk === null) ended = true;
     else pending.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, encoding));
     // The pair hands its write callback over after push() returns.

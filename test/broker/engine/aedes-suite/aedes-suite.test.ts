@@ -9,22 +9,29 @@ import { REPO_ROOT, runSuite, type TestResult } from './run-suite.js';
  */
 
 const DEVIATIONS = path.join(REPO_ROOT, 'docs', 'aedes-suite-deviations.md');
-/** Below what the suite passes today (332 of 370): a broken adapter or hook would run far fewer. */
-const MIN_PASSING = 320;
+/** Below what the suite passes today (338 of 370): a broken adapter or hook would run far fewer. */
+const MIN_PASSING = 325;
+
+/** The section whose tests may pass or fail: their outcome depends on the test's own delays. */
+const TIMING_SECTION = 'Timing-dependent';
 
 interface Deviation {
   file: string;
   name: string;
   reason: string;
+  /** Listed under TIMING_SECTION: tolerated whether it passes or fails. */
+  timing: boolean;
 }
 
-/** The rows of the document's tables whose first cell is a test file. */
+/** The rows of the document's tables whose first cell is a test file, with the section they are in. */
 function listedDeviations(): Deviation[] {
   const rows: Deviation[] = [];
+  let section = '';
   for (const line of readFileSync(DEVIATIONS, 'utf8').split('\n')) {
+    if (line.startsWith('## ')) section = line.slice(3).trim();
     const cells = line.split('|').slice(1, -1).map((cell) => cell.trim());
     if (cells.length < 5 || !cells[0]!.endsWith('.js')) continue;
-    rows.push({ file: cells[0]!, name: cells[1]!, reason: cells[4]! });
+    rows.push({ file: cells[0]!, name: cells[1]!, reason: cells[4]!, timing: section === TIMING_SECTION });
   }
   return rows;
 }
@@ -46,11 +53,14 @@ describe("aedes' test suite against the engine", () => {
     const unlisted = results.filter((r) => r.status === 'fail' && !listed.has(key(r.file, r.name))).map((r) => `${key(r.file, r.name)}: ${r.error}`);
     expect(unlisted).toEqual([]);
     expect([...listed.values()].filter((d) => d.reason.length === 0)).toEqual([]);
+    // A test is listed once: as a deviation, or as timing-dependent.
+    expect(listedDeviations().length).toBe(listed.size);
   });
 
   it('still fails every listed test (a fixed one comes off the list)', () => {
     const failing = new Set(results.filter((r) => r.status === 'fail').map((r) => key(r.file, r.name)));
     const stale = listedDeviations()
+      .filter((d) => !d.timing)
       .map((d) => key(d.file, d.name))
       .filter((k) => !failing.has(k));
     expect(stale).toEqual([]);

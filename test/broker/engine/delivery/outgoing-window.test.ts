@@ -231,6 +231,7 @@ describe('QoS of a delivery', () => {
 /** The parts of an aedes client a window uses, with a socket that records its writes. */
 function fakeClient(options: { socketFull?: boolean } = {}) {
   const writes: string[] = [];
+  const errors: Error[] = [];
   const drains: ((error: Error | null) => void)[] = [];
   const client = {
     id: 'c',
@@ -250,7 +251,8 @@ function fakeClient(options: { socketFull?: boolean } = {}) {
     waitForDrain(callback: (error: Error | null) => void) {
       drains.push(callback);
     },
-    emit() {
+    emit(_event: 'error', error: Error) {
+      errors.push(error);
       return true;
     },
     broker: {
@@ -259,7 +261,7 @@ function fakeClient(options: { socketFull?: boolean } = {}) {
   };
   const sessions = new SessionWrites({ outgoingUpdateNow: () => true, outgoingClearNow: () => undefined });
   const window = new OutgoingWindow(client as unknown as Client, { maxInflight: 0, maxQueued: 0 }, { dropped() {} }, new FlushScheduler(), sessions);
-  return { window, writes, drains };
+  return { window, writes, drains, errors, client };
 }
 
 let counter = 0;
@@ -327,5 +329,23 @@ describe('OutgoingWindow writes', () => {
     // PUBLISH, QoS 1, retain 0: 0x32.
     expect(writes[0]!.charCodeAt(0)).toBe(0x32);
     expect(writes[0]).toContain('<kept>');
+  });
+});
+
+describe('OutgoingWindow, once the connection is gone', () => {
+  it.each([
+    ['closed', { closed: true }],
+    ['neither connected nor connecting', { connected: false }],
+  ])('sends nothing to a client %s, lets the senders go on, and tells the client, as aedes does', async (_name, state) => {
+    const { window, writes, errors, client } = fakeClient();
+    Object.assign(client, state);
+    const done = vi.fn();
+    window.deliver(live('<a>'), done);
+    window.deliver(live('<b>'), done);
+    await nextTurn();
+    expect(writes).toEqual([]);
+    expect(done).toHaveBeenCalledTimes(2);
+    // One error for the turn's messages: aedes closes the client on it and reports clientError 'connection closed'.
+    expect(errors.map((e) => e.message)).toEqual(['connection closed']);
   });
 });
