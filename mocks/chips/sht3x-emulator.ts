@@ -28,8 +28,8 @@ const CLEAR_STATUS = 0x3041;
 const HEATER_ON = 0x306d;
 const HEATER_OFF = 0x3066;
 
-export const sht3xRawTemperature = (celsius: number): number => Math.round(((celsius + 45) * 65535) / 175);
-export const sht3xRawHumidity = (percent: number): number => Math.round((percent * 65535) / 100);
+const sht3xRawTemperature = (celsius: number): number => Math.round(((celsius + 45) * 65535) / 175);
+const sht3xRawHumidity = (percent: number): number => Math.round((percent * 65535) / 100);
 const clampWord = (v: number) => Math.min(0xffff, Math.max(0, v));
 
 /**

@@ -5,7 +5,7 @@ export interface Signal {
   at(timeMs: number): number;
 }
 
-export const constant = (value: number): Signal => ({ at: () => value });
+const constant = (value: number): Signal => ({ at: () => value });
 
 export type SignalInput = number | Signal;
 export const toSignal = (input: SignalInput): Signal => (typeof input === 'number' ? constant(input) : input);

@@ -23,7 +23,7 @@ const FRAME_VALID_MS = 2000;
  * `eio`/`crc`/`nack` → EIO (the driver checks the checksum itself). `out-of-range` writes 0 / 0, `stuck` leaves the
  * files as they are. remove() deletes the node, as unloading the overlay would.
  */
-export class IioDht11Device extends FaultInjectable {
+class IioDht11Device extends FaultInjectable {
   private signals: { temperature: Signal; humidity: Signal };
   private frameAt: number | undefined;
 

@@ -43,7 +43,7 @@ export interface Application {
  * The one composition root: builds every service from the config and wires them, the broker first because every
  * other service talks through it (the local bus). Nothing else in src/ constructs services or loads mocks/.
  */
-export function buildApplication(loaded: LoadedConfig, options: ApplicationOptions): Application {
+function buildApplication(loaded: LoadedConfig, options: ApplicationOptions): Application {
   const { config, baseDir } = loaded;
   const { logger, version } = options;
   const broker = createBroker(toBrokerOptions(config.broker, { id: config.gateway.id, stateDir: config.gateway.state_dir, baseDir, version }), logger);

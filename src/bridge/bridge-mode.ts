@@ -29,7 +29,7 @@ export function markBridgeConnect<S extends Duplex>(stream: S): S {
 }
 
 /** Where a CONNECT's protocol level byte is, once enough of the packet is there to tell. */
-export function protocolLevelOffset(connect: Buffer): number | undefined {
+function protocolLevelOffset(connect: Buffer): number | undefined {
   let offset = 1;
   while (offset < connect.length && offset <= 4 && (connect[offset]! & 0x80) !== 0) offset++;
   offset++;

@@ -10,7 +10,7 @@ import { parseTopicLine, topicRule, TopicRuleError, type TopicRule } from './top
 const UNITS: Record<string, number> = { B: 1, KB: 1e3, KIB: 1024, MB: 1e6, MIB: 1024 ** 2, GB: 1e9, GIB: 1024 ** 3 };
 
 /** Bytes: a number, or `"256MiB"`, `"64 KB"`, `"1GiB"`. */
-export const byteSize = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
+const byteSize = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
   if (typeof value === 'number') return value;
   const match = /^\s*(\d+(?:\.\d+)?)\s*([KMG]i?B|B)\s*$/i.exec(value);
   const bytes = match ? Math.floor(Number(match[1]) * UNITS[match[2]!.toUpperCase()]!) : 0;
@@ -22,7 +22,7 @@ export const byteSize = z.union([z.number().int().positive(), z.string()]).trans
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** Milliseconds: seconds as a number, or `"500ms"`, `"30s"`, `"5min"`, `"12h"`, `"7d"`. */
-export const durationMs = z.union([z.number().positive(), z.string()]).transform((value, ctx) => {
+const durationMs = z.union([z.number().positive(), z.string()]).transform((value, ctx) => {
   if (typeof value === 'number') return value * 1000;
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|h|d)\s*$/.exec(value);
   const ms = match ? Number(match[1]) * DURATION_UNITS[match[2]!]! : 0;

@@ -59,17 +59,17 @@ export function topicRule(rule: TopicRule): TopicRule {
 }
 
 /** What the bridge subscribes to on the local broker for an `out` or `both` rule. */
-export function localFilter(rule: TopicRule): string {
+function localFilter(rule: TopicRule): string {
   return (rule.localPrefix ?? '') + (rule.pattern ?? '');
 }
 
 /** What the bridge subscribes to on the cloud broker for an `in` or `both` rule. */
-export function remoteFilter(rule: TopicRule): string {
+function remoteFilter(rule: TopicRule): string {
   return (rule.remotePrefix ?? '') + (rule.pattern ?? '');
 }
 
-export const sendsOut = (rule: TopicRule): boolean => rule.direction === 'out' || rule.direction === 'both';
-export const bringsIn = (rule: TopicRule): boolean => rule.direction === 'in' || rule.direction === 'both';
+const sendsOut = (rule: TopicRule): boolean => rule.direction === 'out' || rule.direction === 'both';
+const bringsIn = (rule: TopicRule): boolean => rule.direction === 'in' || rule.direction === 'both';
 
 /** A matched message: where it goes, and at which QoS the rule says. */
 export interface Mapped {

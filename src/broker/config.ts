@@ -17,7 +17,7 @@ const tlsSchema = z.strictObject({
     .describe("Take the client certificate's CN as the username, like mosquitto's use_identity_as_username"),
 });
 
-export const listenerSchema = z
+const listenerSchema = z
   .strictObject({
     protocol: z.enum(['mqtt', 'mqtts', 'ws', 'wss']).default('mqtt').describe('mqtt (TCP), mqtts (TLS), ws or wss (WebSocket)'),
     host: z.string().min(1).default('127.0.0.1').describe('Address to bind; 0.0.0.0 or :: for every interface'),

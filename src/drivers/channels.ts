@@ -2,8 +2,8 @@ import type { SensorChannel } from './types.js';
 
 /** What each sensor kind measures: the one table the drivers and the gateway's discovery both read. */
 export const TEMPERATURE: SensorChannel = { key: 'temperature', unit: '°C', deviceClass: 'temperature' };
-export const HUMIDITY: SensorChannel = { key: 'humidity', unit: '%', deviceClass: 'humidity' };
-export const PRESSURE: SensorChannel = { key: 'pressure', unit: 'hPa', deviceClass: 'atmospheric_pressure' };
+const HUMIDITY: SensorChannel = { key: 'humidity', unit: '%', deviceClass: 'humidity' };
+const PRESSURE: SensorChannel = { key: 'pressure', unit: 'hPa', deviceClass: 'atmospheric_pressure' };
 export const ILLUMINANCE: SensorChannel = { key: 'illuminance', unit: 'lx', deviceClass: 'illuminance' };
 
 export function voltageChannel(input: number): SensorChannel {

@@ -51,7 +51,7 @@ export function assertTopicLevel(name: string, subject = 'device name'): void {
 }
 
 /** Throws TopicError unless `topic` is a publishable topic name: levels separated by `/`, none empty, no wildcards. */
-export function assertTopicName(topic: string, subject: string): void {
+function assertTopicName(topic: string, subject: string): void {
   if (typeof topic !== 'string' || topic.length === 0) throw new TopicError(subject, String(topic), 'must not be empty');
   if (topic.startsWith('$')) throw new TopicError(subject, topic, "must not start with '$' (reserved for the broker)");
   for (const level of topic.split('/')) {
@@ -60,7 +60,7 @@ export function assertTopicName(topic: string, subject: string): void {
   }
 }
 
-export function assertDiscoveryId(id: string, subject: string): void {
+function assertDiscoveryId(id: string, subject: string): void {
   if (typeof id !== 'string' || !DISCOVERY_ID.test(id)) {
     throw new TopicError(subject, String(id), 'only letters, digits, underscore and hyphen are allowed ([a-zA-Z0-9_-])');
   }

@@ -3,7 +3,7 @@ import { bridgesSchema } from '../../bridge/config.js';
 import { brokerSchema } from '../../broker/config.js';
 import { checkDevices, gatewaySections } from '../../gateway/config/gateway-schema.js';
 
-export const logSchema = z.strictObject({
+const logSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   pretty: z.boolean().optional().describe('Human-readable logs; default: when stdout is a terminal'),
 });

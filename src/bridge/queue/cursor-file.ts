@@ -10,12 +10,12 @@ import type { QueueFiles } from './files.js';
  * the old or the new cursor, never a mix; a segment is deleted only after the cursor that covers it is durable.
  */
 
-export const CURSOR_FILE = 'cursor';
+const CURSOR_FILE = 'cursor';
 const CURSOR_TMP_FILE = 'cursor.tmp';
 const MAGIC = Buffer.from('BQC1', 'latin1');
 const CURSOR_BYTES = 16;
 
-export function encodeCursor(ackedThrough: number): Buffer {
+function encodeCursor(ackedThrough: number): Buffer {
   const buffer = Buffer.alloc(CURSOR_BYTES);
   MAGIC.copy(buffer, 0);
   buffer.writeBigUInt64LE(BigInt(ackedThrough), 4);
@@ -24,7 +24,7 @@ export function encodeCursor(ackedThrough: number): Buffer {
 }
 
 /** The cursor, or undefined if the bytes are not one (unreadable cursor: start from 0, i.e. re-send, never lose). */
-export function decodeCursor(buffer: Buffer): number | undefined {
+function decodeCursor(buffer: Buffer): number | undefined {
   if (buffer.length !== CURSOR_BYTES || !buffer.subarray(0, 4).equals(MAGIC)) return undefined;
   if (buffer.readUInt32LE(12) !== crc32(buffer.subarray(0, 12))) return undefined;
   return Number(buffer.readBigUInt64LE(4));

@@ -1,4 +1,4 @@
-export class QueueError extends Error {
+class QueueError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;

@@ -14,11 +14,10 @@ import type { PasswordHash } from './password-hash.js';
 import { VerifyCache } from './verify-cache.js';
 
 export { PasswordFileError } from './password-file-error.js';
-export { DEFAULT_ITERATIONS, DEFAULT_SALT_LENGTH, formatPasswordHash, hashPassword, parsePasswordHash } from './password-hash.js';
+export { hashPassword, parsePasswordHash } from './password-hash.js';
 export type { HashOptions, PasswordHash, PasswordHashType } from './password-hash.js';
-export { deletePasswordEntry, formatPasswordFile, readPasswordLines, setPasswordEntry, usernameProblem } from './password-lines.js';
+export { deletePasswordEntry, formatPasswordFile, setPasswordEntry } from './password-lines.js';
 export type { PasswordEntry, PasswordLine } from './password-lines.js';
-export { writePasswordFile } from './password-file-writer.js';
 export type { WriteResult } from './password-file-writer.js';
 
 export interface PasswordFileOptions {

@@ -18,7 +18,7 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-export function listenerName(options: ListenerOptions, port = options.port): string {
+function listenerName(options: ListenerOptions, port = options.port): string {
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const path = options.protocol === 'ws' || options.protocol === 'wss' ? options.path : '';
   return `${options.protocol}://${host}:${port}${path}`;

@@ -4,19 +4,19 @@ import type { I2cBus, Sensor, SensorChannel } from '../types.js';
 import { systemClock, type Clock } from '../../util/clock.js';
 import { voltageChannel } from '../channels.js';
 
-export const ADS1115_REGISTERS = { conversion: 0x00, config: 0x01, loThresh: 0x02, hiThresh: 0x03 } as const;
+const ADS1115_REGISTERS = { conversion: 0x00, config: 0x01, loThresh: 0x02, hiThresh: 0x03 } as const;
 
 /** Full-scale range in volts → PGA bits [11:9]. */
-export const ADS1115_PGA: Record<string, number> = { '6.144': 0, '4.096': 1, '2.048': 2, '1.024': 3, '0.512': 4, '0.256': 5 };
+const ADS1115_PGA: Record<string, number> = { '6.144': 0, '4.096': 1, '2.048': 2, '1.024': 3, '0.512': 4, '0.256': 5 };
 export type Ads1115FullScale = 6.144 | 4.096 | 2.048 | 1.024 | 0.512 | 0.256;
 export const ADS1115_FULL_SCALES: readonly Ads1115FullScale[] = [6.144, 4.096, 2.048, 1.024, 0.512, 0.256];
 
 /** Samples per second → DR bits [7:5]. */
 export const ADS1115_DATA_RATES: readonly number[] = [8, 16, 32, 64, 128, 250, 475, 860];
 
-export const ADS1115_OS = 0x8000;
-export const ADS1115_MODE_SINGLE = 0x0100;
-export const ADS1115_COMP_DISABLE = 0x0003;
+const ADS1115_OS = 0x8000;
+const ADS1115_MODE_SINGLE = 0x0100;
+const ADS1115_COMP_DISABLE = 0x0003;
 
 export type Ads1115Input = 0 | 1 | 2 | 3;
 

@@ -3,7 +3,7 @@ import type { I2cBus, Sensor, SensorChannel } from '../types.js';
 import { systemClock, type Clock } from '../../util/clock.js';
 import { ILLUMINANCE } from '../channels.js';
 
-export const BH1750_COMMANDS = {
+const BH1750_COMMANDS = {
   powerDown: 0x00,
   powerOn: 0x01,
   reset: 0x07,
@@ -16,7 +16,7 @@ export const BH1750_COMMANDS = {
 
 export const BH1750_DEFAULT_MTREG = 69;
 /** Max conversion time of one-time H-resolution mode at the default MTreg (datasheet: 180 ms, typical 120). */
-export const BH1750_HIGH_RES_MAX_MS = 180;
+const BH1750_HIGH_RES_MAX_MS = 180;
 
 export interface Bh1750Options {
   address?: 0x23 | 0x5c | number;

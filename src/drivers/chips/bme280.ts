@@ -24,15 +24,15 @@ export const BME280_REGISTERS = {
   data: 0xf7,
 } as const;
 
-export const BME280_CHIP_ID = 0x60;
+const BME280_CHIP_ID = 0x60;
 /** Mass-production BMP280; 0x56 and 0x57 are engineering samples. */
-export const BMP280_CHIP_IDS: readonly number[] = [0x58, 0x56, 0x57];
-export const BME280_RESET_WORD = 0xb6;
-export const STATUS_MEASURING = 0x08;
-export const STATUS_IM_UPDATE = 0x01;
+const BMP280_CHIP_IDS: readonly number[] = [0x58, 0x56, 0x57];
+const BME280_RESET_WORD = 0xb6;
+const STATUS_MEASURING = 0x08;
+const STATUS_IM_UPDATE = 0x01;
 /** Value of a skipped (oversampling 0) or not-yet-measured ADC. */
-export const BME280_SKIPPED_20BIT = 0x80000;
-export const BME280_SKIPPED_16BIT = 0x8000;
+const BME280_SKIPPED_20BIT = 0x80000;
+const BME280_SKIPPED_16BIT = 0x8000;
 
 export type Bme280Model = 'bme280' | 'bmp280';
 export type Oversampling = 0 | 1 | 2 | 4 | 8 | 16;
@@ -62,7 +62,7 @@ export function bme280MeasurementTime(os: { temperature: Oversampling; pressure:
   };
 }
 
-export function bme280Channels(model: Bme280Model): readonly SensorChannel[] {
+function bme280Channels(model: Bme280Model): readonly SensorChannel[] {
   return channelsOfKind(model);
 }
 

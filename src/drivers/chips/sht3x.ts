@@ -18,7 +18,7 @@ export function sht3xCrc8(bytes: ArrayLike<number>): number {
 export type Sht3xRepeatability = 'high' | 'medium' | 'low';
 
 /** Single-shot commands with clock stretching disabled, and their maximum duration in ms (datasheet table 4). */
-export const SHT3X_SINGLE_SHOT: Record<Sht3xRepeatability, { command: number; maxMs: number }> = {
+const SHT3X_SINGLE_SHOT: Record<Sht3xRepeatability, { command: number; maxMs: number }> = {
   high: { command: 0x2400, maxMs: 15.5 },
   medium: { command: 0x240b, maxMs: 6.5 },
   low: { command: 0x2416, maxMs: 4.5 },

@@ -58,7 +58,7 @@ export async function openNodeDhtReader(options: NodeDhtReaderOptions): Promise<
   return new NodeDhtReader(module, options, device);
 }
 
-export class NodeDhtReader implements DhtReader {
+class NodeDhtReader implements DhtReader {
   private readonly gate: MinIntervalGate;
   private readonly clock: Clock;
   private lastFresh: { sample: DhtSample; at: number } | undefined;

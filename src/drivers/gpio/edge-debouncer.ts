@@ -70,7 +70,7 @@ export class EdgeDebouncer {
   }
 }
 
-export function edgeMatches(edge: Edge, value: BitValue): boolean {
+function edgeMatches(edge: Edge, value: BitValue): boolean {
   switch (edge) {
     case 'both':
       return true;

@@ -3,13 +3,9 @@
  * Other chips on a Pi (`raspberrypi-exp-gpio` on the 3B+/4, `gpio-brcmstb@...` on the 5) carry LEDs and power
  * rails, never header pins, and must not be picked.
  */
-export const PI_PIN_CONTROLLER_LABELS = ['pinctrl-rp1', 'pinctrl-bcm2711', 'pinctrl-bcm2835'] as const;
+const PI_PIN_CONTROLLER_LABELS = ['pinctrl-rp1', 'pinctrl-bcm2711', 'pinctrl-bcm2835'] as const;
 
 export type PiPinControllerLabel = (typeof PI_PIN_CONTROLLER_LABELS)[number];
-
-export function isPiPinController(label: string): label is PiPinControllerLabel {
-  return (PI_PIN_CONTROLLER_LABELS as readonly string[]).includes(label);
-}
 
 /** The best Pi pin controller among `items`, by label priority, or undefined. */
 export function pickPiPinController<T extends { label: string }>(items: readonly T[]): T | undefined {

@@ -33,7 +33,7 @@ export interface ResolveSysfsNumberingOptions {
 const DEVICE = 'gpiochip';
 
 /** Reads `<sysfsRoot>/class/gpio/gpiochip*\/{label,base,ngpio}`. */
-export async function listSysfsGpioChips(sysfsRoot = '/sys'): Promise<SysfsGpioChip[]> {
+async function listSysfsGpioChips(sysfsRoot = '/sys'): Promise<SysfsGpioChip[]> {
   const classDir = join(sysfsRoot, 'class', 'gpio');
   let entries: string[];
   try {

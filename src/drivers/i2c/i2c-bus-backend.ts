@@ -50,7 +50,7 @@ export async function openI2cBus(busNumber: number, options: OpenI2cBusOptions =
 }
 
 /** Adapts i2c-bus's PromisifiedBus, turning errno errors into typed errors naming the bus and address. */
-export class I2cBusBackend implements I2cBus {
+class I2cBusBackend implements I2cBus {
   constructor(
     readonly busNumber: number,
     private readonly raw: PromisifiedBus,

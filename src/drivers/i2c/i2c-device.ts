@@ -10,7 +10,7 @@ export function i2cDeviceLabel(busNumber: number, address: number): string {
 }
 
 /** 7-bit addresses outside the reserved ranges. */
-export function assertI2cAddress(address: number): void {
+function assertI2cAddress(address: number): void {
   if (!Number.isInteger(address) || address < 0x03 || address > 0x77) {
     throw new RangeError(`invalid 7-bit I2C address ${String(address)}`);
   }

@@ -15,7 +15,7 @@ export interface W1SysfsBusOptions {
 }
 
 /** The DS18B20 power-on value of the temperature register: no conversion happened (often a power problem). */
-export const DS18B20_POWER_ON_MILLI = 85_000;
+const DS18B20_POWER_ON_MILLI = 85_000;
 const SLAVE_ID = /^[0-9a-f]{2}-[0-9a-f]{12}$/i;
 
 /**

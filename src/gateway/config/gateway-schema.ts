@@ -7,7 +7,7 @@ const topicLevel = z
   .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only');
 
 /** The node itself: its id and name, the root of its topics, where its state lives. The broker uses id and state_dir too. */
-export const nodeSchema = z.strictObject({
+const nodeSchema = z.strictObject({
   id: topicLevel.default('pi-edge-gateway').describe('Unique id of this gateway: MQTT client ids, Home Assistant unique_ids'),
   name: z.string().min(1).optional().describe('Human-readable name (Home Assistant device name)'),
   base_topic: z

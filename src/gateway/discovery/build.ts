@@ -12,12 +12,12 @@ import type {
   SensorStateClass,
 } from './types.js';
 
-export const ORIGIN_NAME = 'pi-edge-gateway';
-export const DEFAULT_MANUFACTURER = 'Raspberry Pi Ltd';
-export const PAYLOAD_ON = 'ON';
-export const PAYLOAD_OFF = 'OFF';
-export const PAYLOAD_AVAILABLE = 'online';
-export const PAYLOAD_NOT_AVAILABLE = 'offline';
+const ORIGIN_NAME = 'pi-edge-gateway';
+const DEFAULT_MANUFACTURER = 'Raspberry Pi Ltd';
+const PAYLOAD_ON = 'ON';
+const PAYLOAD_OFF = 'OFF';
+const PAYLOAD_AVAILABLE = 'online';
+const PAYLOAD_NOT_AVAILABLE = 'offline';
 
 export class DiscoveryError extends Error {
   constructor(message: string) {
@@ -78,7 +78,7 @@ function humanize(key: string): string {
  * channel, one `binary_sensor` per input, one `switch` or `light` per output. All share one device block and require
  * both the gateway status topic and the entity's own availability topic to be `online` (availability_mode: all).
  */
-export class DiscoveryBuilder {
+class DiscoveryBuilder {
   constructor(private readonly options: DiscoveryOptions) {}
 
   /** Throws DiscoveryError on invalid or colliding names. */

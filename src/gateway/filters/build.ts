@@ -70,10 +70,10 @@ const BUILDERS: Record<FilterName, Builder> = {
   },
 };
 
-export const FILTER_NAMES: readonly FilterName[] = Object.keys(BUILDERS) as FilterName[];
+const FILTER_NAMES: readonly FilterName[] = Object.keys(BUILDERS) as FilterName[];
 
 /** Build one filter from one spec entry; throws FilterConfigError naming the entry. */
-export function buildFilter(spec: FilterSpec | unknown, index = 0): Filter {
+function buildFilter(spec: FilterSpec | unknown, index = 0): Filter {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
     throw new FilterConfigError(index, undefined, 'expected an object with one filter name as key, e.g. { round: 1 }');
   }

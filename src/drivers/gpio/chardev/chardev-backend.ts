@@ -32,7 +32,7 @@ export interface GpiodToolPaths {
   gpiomon: string;
 }
 
-export const DEFAULT_GPIOD_TOOLS: GpiodToolPaths = { gpiodetect: 'gpiodetect', gpioinfo: 'gpioinfo', gpioget: 'gpioget', gpioset: 'gpioset', gpiomon: 'gpiomon' };
+const DEFAULT_GPIOD_TOOLS: GpiodToolPaths = { gpiodetect: 'gpiodetect', gpioinfo: 'gpioinfo', gpioget: 'gpioget', gpioset: 'gpioset', gpiomon: 'gpiomon' };
 
 export interface ChardevGpioOptions {
   logger: Logger;
@@ -60,7 +60,7 @@ interface Context {
 const invertIf = (value: BitValue, activeLow: boolean): BitValue => (activeLow ? (value === 1 ? 0 : 1) : value);
 
 /** Which libgpiod the tools are, from `gpioset --version` (and `--help` for v2's optional interactive mode). */
-export async function detectLibgpiod(spawnFn: SpawnFn, gpioset: string, timeoutMs = 5000): Promise<LibgpiodFlavour> {
+async function detectLibgpiod(spawnFn: SpawnFn, gpioset: string, timeoutMs = 5000): Promise<LibgpiodFlavour> {
   const versionText = await runTool(spawnFn, gpioset, ['--version'], 'gpio', timeoutMs);
   const parsed = parseLibgpiodVersion(versionText);
   if (!parsed) throw new BackendUnavailableError('gpio', `unrecognised libgpiod version: ${versionText.split('\n')[0] ?? ''}`);
@@ -70,7 +70,7 @@ export async function detectLibgpiod(spawnFn: SpawnFn, gpioset: string, timeoutM
 }
 
 /** The Pi pin controller among `gpiodetect`'s chips, with its device node under `devRoot`. */
-export async function findPiGpioChip(spawnFn: SpawnFn, gpiodetect: string, devRoot = '/dev', timeoutMs = 5000): Promise<DetectedChip & { path: string }> {
+async function findPiGpioChip(spawnFn: SpawnFn, gpiodetect: string, devRoot = '/dev', timeoutMs = 5000): Promise<DetectedChip & { path: string }> {
   const chips = parseGpiodetect(await runTool(spawnFn, gpiodetect, [], 'gpiochip', timeoutMs));
   const chip = pickPiPinController(chips);
   if (!chip) {

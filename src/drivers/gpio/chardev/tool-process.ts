@@ -9,7 +9,7 @@ import type { HardwareError } from '../../errors.js';
 /** How the chardev backend starts a program; tests inject fakes. */
 export type SpawnFn = (command: string, args: readonly string[]) => ChildProcessWithoutNullStreams;
 
-export const plainSpawn: SpawnFn = (command, args) => spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+const plainSpawn: SpawnFn = (command, args) => spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
 
 /**
  * Runs tools under util-linux `setpriv --pdeathsig TERM` when it exists, so that a gpioset or gpiomon dies with the
@@ -22,7 +22,7 @@ export function createDefaultSpawn(findExecutable: (name: string) => string | un
   return (command, args) => base(setpriv, ['--pdeathsig', 'TERM', '--', command, ...args]);
 }
 
-export function findOnPath(name: string, path = process.env.PATH ?? ''): string | undefined {
+function findOnPath(name: string, path = process.env.PATH ?? ''): string | undefined {
   for (const dir of path.split(delimiter)) {
     if (!dir) continue;
     const candidate = join(dir, name);
