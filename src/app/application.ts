@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { EmbeddedBroker } from '../broker/broker.js';
-import { CloudBridge } from '../bridge/bridge.js';
+import { BRIDGE_ORIGIN_PREFIX, CloudBridge } from '../bridge/bridge.js';
 import { BridgeSet } from '../bridge/bridge-set.js';
 import { openBridgeQueue } from '../bridge/open-queue.js';
 import { createBroker } from '../broker/create-broker.js';
@@ -55,7 +55,7 @@ function buildApplication(loaded: LoadedConfig, options: ApplicationOptions): Ap
     config.bridges,
     (section) =>
       new CloudBridge(section, {
-        bus: broker.bus(`bridge:${section.connection}`),
+        bus: broker.bus(`${BRIDGE_ORIGIN_PREFIX}${section.connection}`),
         openQueue: (bridge) => openBridgeQueue(bridge, stateDir, logger),
         gatewayId: config.gateway.id,
         sysIntervalSeconds: config.broker.sys_interval,

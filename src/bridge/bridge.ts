@@ -43,7 +43,7 @@ export interface BridgeCounters {
 }
 
 /** Prefix of the origin a bridge publishes with locally: a message with it is never sent out by any bridge. */
-const BRIDGE_ORIGIN_PREFIX = 'bridge:';
+export const BRIDGE_ORIGIN_PREFIX = 'bridge:';
 
 /**
  * One mosquitto-style bridge to a cloud broker. Out: every local message an `out` rule matches is appended to the
