@@ -23,9 +23,8 @@ const cleanups = new Set<() => Promise<void>>();
 
 /** Runs every registered cleanup (processes first: they were registered after their dirs). */
 export async function cleanupAll(): Promise<void> {
-  const all = [...cleanups].reverse();
-  cleanups.clear();
-  for (const cleanup of all) await cleanup().catch(() => undefined);
+  // Each cleanup unregisters itself as it runs (register()).
+  for (const cleanup of [...cleanups].reverse()) await cleanup().catch(() => undefined);
 }
 
 /** Registers a cleanup for cleanupAll(); returns it, run-once and unregistered when run. */
