@@ -219,17 +219,18 @@ export async function waitForAcks(flows: Flow[], timeoutMs: number): Promise<voi
 }
 
 /**
- * Waits until everything acknowledged has arrived on the cloud, or nothing new arrived for `idleMs` (what is left is
- * lost), or `timeoutMs`.
+ * Waits until everything the flows had acknowledged has arrived on the cloud, or nothing new of theirs arrived for
+ * `idleMs` (what is left is lost), or `timeoutMs`.
  */
-export async function waitForDelivery(flows: Flow[], subscriber: CloudSubscriber, idleMs: number, timeoutMs: number): Promise<void> {
+export async function waitForDelivery(flows: Flow[], idleMs: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastCount = -1;
   let lastChange = Date.now();
   while (Date.now() < deadline) {
     if (flows.every((f) => f.received >= f.acked)) return;
-    if (subscriber.firstArrivals !== lastCount) {
-      lastCount = subscriber.firstArrivals;
+    const count = totals(flows).received;
+    if (count !== lastCount) {
+      lastCount = count;
       lastChange = Date.now();
     } else if (Date.now() - lastChange > idleMs) return;
     await sleep(50);
