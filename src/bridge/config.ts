@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isValidTopic } from '../mqtt/topic-match.js';
+import { durationMs } from '../util/duration.js';
 import { parseTopicLine, topicRule, TopicRuleError, type TopicRule } from './topic-mapping.js';
 
 /**
@@ -16,18 +17,6 @@ const byteSize = z.union([z.number().int().positive(), z.string()]).transform((v
   const bytes = match ? Math.floor(Number(match[1]) * UNITS[match[2]!.toUpperCase()]!) : 0;
   if (bytes > 0) return bytes;
   ctx.addIssue({ code: 'custom', message: `expected a size such as "256MiB", "64KB" or a number of bytes, got ${JSON.stringify(value)}` });
-  return z.NEVER;
-});
-
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** Milliseconds: seconds as a number, or `"500ms"`, `"30s"`, `"5min"`, `"12h"`, `"7d"`. */
-const durationMs = z.union([z.number().positive(), z.string()]).transform((value, ctx) => {
-  if (typeof value === 'number') return value * 1000;
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|h|d)\s*$/.exec(value);
-  const ms = match ? Number(match[1]) * DURATION_UNITS[match[2]!]! : 0;
-  if (ms > 0) return ms;
-  ctx.addIssue({ code: 'custom', message: `expected a duration such as "30s", "5min", "7d" or seconds as a number, got ${JSON.stringify(value)}` });
   return z.NEVER;
 });
 

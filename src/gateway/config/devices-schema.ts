@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { buildPipeline } from '../filters/build.js';
 import type { FilterSpec } from '../filters/types.js';
 import { RESERVED_COMMAND_KEYS } from '../commands/parse.js';
-import { durationMs } from './duration.js';
+import { durationMs } from '../../util/duration.js';
 import { driverOptionProblems } from './sensor-options.js';
 
 const deviceName = z

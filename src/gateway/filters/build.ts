@@ -5,6 +5,7 @@ import type { Filter, FilterName, FilterSpec } from './types.js';
 import { ClampFilter, FilterOutFilter, LinearCalibrationFilter, MultiplyFilter, OffsetFilter, RoundFilter, fitLine } from './value-filters.js';
 import type { EmitSchedule } from './window-filters.js';
 import { ExponentialMovingAverageFilter, MedianFilter, MovingAverageFilter } from './window-filters.js';
+import { parseDuration } from '../../util/duration.js';
 
 const MAX_DECIMALS = 10;
 const MAX_WINDOW = 1000;
@@ -98,23 +99,6 @@ export function buildPipeline(specs: readonly FilterSpec[] | undefined): FilterP
   if (specs === undefined) return new FilterPipeline([]);
   if (!Array.isArray(specs)) throw new FilterConfigError(0, undefined, 'filters must be a list');
   return new FilterPipeline(specs.map((spec, index) => buildFilter(spec, index)));
-}
-
-/** Milliseconds from a number of seconds or a string with a unit (`500ms`, `10s`, `5min`, `1h`); RangeError otherwise. */
-export function parseDuration(value: unknown): number {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value <= 0) throw new SpecError(`duration must be a positive number of seconds, got ${value}`);
-    return value * 1000;
-  }
-  if (typeof value === 'string') {
-    const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|h)\s*$/.exec(value);
-    if (match) {
-      const amount = Number(match[1]);
-      const unitMs = { ms: 1, s: 1000, min: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'min' | 'h'];
-      if (amount > 0) return amount * unitMs;
-    }
-  }
-  throw new SpecError(`expected a positive duration: seconds as a number, or a string such as "500ms", "10s", "5min", "1h"; got ${JSON.stringify(value)}`);
 }
 
 function duration(value: unknown): number {

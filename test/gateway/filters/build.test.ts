@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FilterConfigError } from '../../../src/gateway/filters/errors.js';
-import { buildPipeline, parseDuration } from '../../../src/gateway/filters/build.js';
+import { buildPipeline } from '../../../src/gateway/filters/build.js';
 import type { FilterSpec } from '../../../src/gateway/filters/types.js';
 
 function errorOf(specs: unknown): FilterConfigError {
@@ -72,17 +72,5 @@ describe('buildPipeline', () => {
 
   it('refuses a non-list', () => {
     expect(errorOf({ round: 1 }).message).toMatch(/must be a list/);
-  });
-});
-
-describe('parseDuration', () => {
-  it('reads seconds and unit strings', () => {
-    expect(parseDuration(1.5)).toBe(1500);
-    expect(parseDuration('250ms')).toBe(250);
-    expect(parseDuration('10s')).toBe(10_000);
-    expect(parseDuration('5min')).toBe(300_000);
-    expect(parseDuration('2h')).toBe(7_200_000);
-    expect(() => parseDuration('0s')).toThrow(RangeError);
-    expect(() => parseDuration(-1)).toThrow(RangeError);
   });
 });
