@@ -93,3 +93,9 @@ export function filterCovers(ruleFilter: string, subscriptionFilter: string): bo
   if (!isValidFilter(ruleFilter) || !isValidFilter(subscriptionFilter)) return false;
   return levelsCover(splitLevels(ruleFilter), splitLevels(subscriptionFilter));
 }
+
+/** MQTT-4.7.2-1: a filter starting with a wildcard does not match topics starting with `$`. */
+export function startsWithWildcard(filter: string): boolean {
+  const c = filter.charCodeAt(0);
+  return c === 0x2b /* + */ || c === 0x23 /* # */;
+}

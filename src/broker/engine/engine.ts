@@ -16,6 +16,7 @@ import { checkPinnedVersions } from './versions.js';
 import { coalesceWrites } from './wire/coalesce-writes.js';
 import { PacketReader, type PacketTaker, type ReaderHooks, type WirePacket } from './wire/packet-reader.js';
 import { readFlowing } from './wire/read-loop.js';
+import { startsWithWildcard } from '../../mqtt/topic-match.js';
 
 /**
  * The face of the MQTT engine: aedes 1.2 with our delivery, wire and persistence code patched in. Everything outside
@@ -117,8 +118,6 @@ export interface LocalMessage extends EngineMessage {
 }
 
 const IDENTIFIER_REJECTED = 2;
-const PLUS = 0x2b;
-const HASH = 0x23;
 const DOLLAR = 0x24;
 
 /**
@@ -272,7 +271,7 @@ export class DeliveryEngine {
    */
   subscribe(filter: string, handler: LocalHandler, onError: (error: unknown, message: RoutedMessage) => void): Promise<() => Promise<void>> {
     const aedes = this.aedes;
-    const blocksDollar = filter.charCodeAt(0) === PLUS || filter.charCodeAt(0) === HASH;
+    const blocksDollar = startsWithWildcard(filter);
     const deliver = (packet: PacketLike, done: () => void) => {
       if (blocksDollar && packet.topic.charCodeAt(0) === DOLLAR) {
         done();

@@ -3,11 +3,10 @@ import { requireFromAedes, type PacketLike } from '../aedes-internals.js';
 import type { TopicMatcher } from './match-cache.js';
 import type { SessionWrites } from './session-writes.js';
 import type { SubscriptionRegistry } from './subscription-registry.js';
+import { startsWithWildcard } from '../../../mqtt/topic-match.js';
 
 const DOLLAR = 0x24;
 const SLASH = 0x2f;
-const PLUS = 0x2b;
-const HASH = 0x23;
 
 /** A persistent session's subscription, as the store lists them for a topic. */
 export interface StoredSubscription {
@@ -184,9 +183,4 @@ function levelCount(topic: string): number {
   let levels = 1;
   for (let i = 0; i < topic.length; i++) if (topic.charCodeAt(i) === SLASH) levels++;
   return levels;
-}
-
-function startsWithWildcard(filter: string): boolean {
-  const c = filter.charCodeAt(0);
-  return c === PLUS || c === HASH;
 }

@@ -1,8 +1,7 @@
 import type { Client } from 'aedes';
 import type { AedesClientInternals, PacketLike } from '../aedes-internals.js';
+import { startsWithWildcard } from '../../../mqtt/topic-match.js';
 
-const PLUS = 0x2b;
-const HASH = 0x23;
 
 /** What aedes keeps in `client.subscriptions[filter]` (lib/handlers/subscribe.js: Subscription). */
 export interface SubscriptionRecord {
@@ -62,9 +61,4 @@ export class SubscriptionRegistry {
   routeOf(listener: object): RoutedSubscription | undefined {
     return this.byListener.get(listener);
   }
-}
-
-function startsWithWildcard(filter: string): boolean {
-  const c = filter.charCodeAt(0);
-  return c === PLUS || c === HASH;
 }
