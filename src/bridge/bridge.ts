@@ -13,6 +13,9 @@ import { TopicMap } from './topic-mapping.js';
 export interface BridgeQueue {
   append(message: QueuedMessage): Promise<number>;
   next(max: number): Promise<QueueEntry[]>;
+  claimNext(seq: number): boolean;
+  claim(seq: number): boolean;
+  readonly acknowledgedThrough: number;
   ack(seq: number): void;
   rewind(): void;
   stats(): { depth: number; bytes: number; oldestAgeMs: number | undefined; appended: number; acknowledged: number; dropped: number };
@@ -42,6 +45,9 @@ export interface BridgeCounters {
   failedAppends: number;
 }
 
+/** Retained topics remembered as sent ahead (drain: live_first); beyond, retained messages wait their turn. */
+const MAX_SENT_AHEAD_TOPICS = 10_000;
+
 /** Prefix of the origin a bridge publishes with locally: a message with it is never sent out by any bridge. */
 export const BRIDGE_ORIGIN_PREFIX = 'bridge:';
 
@@ -67,6 +73,12 @@ export class CloudBridge {
   private sysTimer: NodeJS.Timeout | undefined;
   /** Bumped at every connection: acknowledgements of an older one are ignored. */
   private generation = 0;
+  /**
+   * drain: live_first only. The newest seq sent ahead of the backlog, per topic, for retained messages: an older
+   * retained message of that topic still in the backlog goes out without the retain flag, so the cloud keeps the
+   * newest value as the retained one.
+   */
+  private readonly sentAhead = new Map<string, number>();
 
   constructor(
     private readonly section: BridgeSection,
@@ -146,8 +158,9 @@ export class CloudBridge {
     }
     const queue = this.queue;
     if (!queue) return;
-    return queue.append({ topic: mapped.topic, payload: message.payload, qos, retain: message.retain, enqueuedAt: Date.now() }).then(
-      () => this.pump(),
+    const queued: QueuedMessage = { topic: mapped.topic, payload: message.payload, qos, retain: message.retain, enqueuedAt: Date.now() };
+    return queue.append(queued).then(
+      (seq) => this.sendFresh(seq, queued),
       (error: unknown) => {
         // Refused by a full queue (on_full: refuse) or a failing disk: the publisher is acknowledged all the same,
         // so this is a loss; it is counted, logged and shown in health.
@@ -198,7 +211,28 @@ export class CloudBridge {
     await this.deps.bus.publish({ topic: mapped.topic, payload, qos: Math.min(qos, mapped.qos) as QoS, retain });
   }
 
-  /** Sends from the queue while the window has room; one loop at a time. */
+  /**
+   * A message just made durable: when the sender is caught up it goes straight out, without being read back from
+   * disk; with `drain: live_first` it also goes out ahead of a backlog that is still draining. Otherwise it waits its
+   * turn in the queue.
+   */
+  private sendFresh(seq: number, message: QueuedMessage): void {
+    const session = this.session;
+    const queue = this.queue;
+    if (session && queue && this.inflight < session.receiveMaximum) {
+      if (queue.claimNext(seq)) return this.send(session, { ...message, seq });
+      if (this.section.queue.drain === 'live_first' && (!message.retain || this.sentAhead.size < MAX_SENT_AHEAD_TOPICS) && queue.claim(seq)) {
+        if (message.retain) this.sentAhead.set(message.topic, seq);
+        return this.send(session, { ...message, seq });
+      }
+    }
+    void this.pump();
+  }
+
+  /**
+   * Sends from the queue while the window has room; one loop at a time. With `drain: live_first` a quarter of the
+   * window is left to fresh messages, so a backlog cannot take every slot from them.
+   */
   private async pump(): Promise<void> {
     if (this.pumping) return;
     this.pumping = true;
@@ -207,10 +241,15 @@ export class CloudBridge {
         const session = this.session;
         const queue = this.queue;
         if (!session || !queue) return;
-        const room = session.receiveMaximum - this.inflight;
+        const reserved = this.section.queue.drain === 'live_first' ? Math.floor(session.receiveMaximum / 4) : 0;
+        const room = session.receiveMaximum - reserved - this.inflight;
         if (room <= 0) return;
         const entries = await queue.next(room);
-        if (entries.length === 0 || session !== this.session) return;
+        if (session !== this.session) return;
+        if (entries.length === 0) {
+          this.forgetSentAhead(queue.acknowledgedThrough);
+          return;
+        }
         for (const entry of entries) this.send(session, entry);
       }
     } finally {
@@ -218,10 +257,18 @@ export class CloudBridge {
     }
   }
 
+  /** Topics sent ahead whose seq the floor has passed: nothing older of theirs can be sent again. */
+  private forgetSentAhead(floor: number): void {
+    for (const [topic, seq] of this.sentAhead) if (seq <= floor) this.sentAhead.delete(topic);
+  }
+
   private send(session: LinkSession, entry: QueueEntry): void {
     const generation = this.generation;
     this.inflight++;
-    session.client.publish(entry.topic, entry.payload, { qos: entry.qos, retain: entry.retain }, (error) => {
+    // A retained message older than one already sent ahead of it must not replace it on the cloud.
+    const newer = entry.retain ? this.sentAhead.get(entry.topic) : undefined;
+    const retain = entry.retain && !(newer !== undefined && newer > entry.seq);
+    session.client.publish(entry.topic, entry.payload, { qos: entry.qos, retain }, (error) => {
       if (generation !== this.generation) return;
       this.inflight--;
       if (error) return; // the connection is going down: the queue sends it again after the reconnect

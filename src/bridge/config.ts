@@ -76,6 +76,12 @@ const queueSchema = z.strictObject({
     .enum(['fsync', 'write'])
     .default('fsync')
     .describe('fsync: a message is acknowledged locally once on the SD card (survives a power cut); write: once written to the OS (survives a crash)'),
+  drain: z
+    .enum(['in_order', 'live_first'])
+    .default('in_order')
+    .describe(
+      'After an outage, in_order sends the backlog first, in order per publisher; live_first sends new readings as they come while the backlog drains behind them (older retained messages then lose their retain flag, so the cloud keeps the newest)',
+    ),
 });
 
 export const bridgeSchema = z

@@ -207,6 +207,43 @@ describe.skipIf(MOSQUITTO === undefined)('the bridge, against a real mosquitto',
     // In order per publisher: the first arrival of each number is in increasing order.
     expect(distinct).toEqual([...distinct].sort((a, b) => a - b));
   });
+
+  it('with drain: live_first, sends a new reading ahead of the backlog and keeps the newest value retained on the cloud', async () => {
+    const cloudBroker = await startMosquitto(['allow_anonymous true'], { persistence: true });
+    cleanups.push(() => cloudBroker.remove());
+    const r = await rig(`topics: ['pi-edge/# out 1']\nqueue: { drain: live_first, durability: write }`, { cloud: cloudBroker });
+    const arrivals: string[] = [];
+    const watch = async () => {
+      const cloud = await watchSession(cloudBroker.port, 'watcher', (payload) => arrivals.push(payload));
+      await cloud.subscribeAsync('pi-edge/#', { qos: 1 });
+    };
+    await watch();
+    await cloudBroker.stop();
+    await waitForState(r.app, '0');
+    const local = await r.local();
+    const backlog = 6000;
+    for (let start = 0; start < backlog; start += 200) {
+      await Promise.all(Array.from({ length: 200 }, (_, i) => local.publishAsync('pi-edge/backlog', `b${start + i}`, { qos: 1 })));
+    }
+    // The last word of the outage on a retained topic, then the cloud comes back and a newer value follows at once.
+    await local.publishAsync('pi-edge/temperature', 'old', { qos: 1, retain: true });
+    await cloudBroker.start();
+    await watch();
+    await waitForState(r.app, '1');
+    await local.publishAsync('pi-edge/temperature', 'new', { qos: 1, retain: true });
+    const deadline = Date.now() + 30_000;
+    while (!(arrivals.includes('old') && arrivals.includes('new') && arrivals.includes(`b${backlog - 1}`)) && Date.now() < deadline) await settle(50);
+    // Nothing lost, and the fresh reading overtook the part of the backlog still on disk.
+    expect(new Set(arrivals.filter((a) => a.startsWith('b'))).size).toBe(backlog);
+    expect(arrivals.indexOf('new')).toBeLessThan(arrivals.indexOf(`b${backlog - 1}`));
+    expect(arrivals.indexOf('new')).toBeLessThan(arrivals.indexOf('old'));
+    // `old` went out after `new`, without its retain flag: the cloud's retained value is the newest.
+    const late = await r.remote('late-reader');
+    const retained = collect(late);
+    await late.subscribeAsync('pi-edge/temperature', { qos: 1 });
+    await retained.waitFor(1);
+    expect(retained.messages.map((m) => m.payload)).toEqual(['new']);
+  });
 });
 
 describe.skipIf(MOSQUITTO === undefined)('the bridge in the whole gateway', () => {

@@ -16,6 +16,10 @@ const READ_CHUNK_BYTES = 256 * 1024;
 const MAX_BATCH_BYTES = 1 * MiB;
 const DEFAULT_CURSOR_EVERY_ACKS = 1000;
 const DEFAULT_CURSOR_INTERVAL_MS = 1000;
+/** Positions of the newest committed records kept for claimNext(); older ones are read back from disk as usual. */
+const RECENT_RECORDS = 4096;
+/** Records claimed out of order (claim()) and not yet passed by the reader; beyond, claim() says no. */
+const MAX_CLAIMED = 10_000;
 
 /** A record handed out by next() and not yet behind the ack floor: where it ends, to move the floor's position. */
 interface HandedOut {
@@ -23,6 +27,14 @@ interface HandedOut {
   readonly segment: Segment;
   readonly end: number;
   readonly frameBytes: number;
+  readonly enqueuedAt: number;
+}
+
+/** A record just written: where it lies, so that a caught-up reader can step over it without reading it back. */
+interface CommittedRecord {
+  readonly segment: Segment;
+  readonly start: number;
+  readonly end: number;
   readonly enqueuedAt: number;
 }
 
@@ -66,6 +78,10 @@ export class DiskQueue {
   private handedOutStart = 0;
   private readonly ackedAbove = new Set<number>();
   private highestHandedOut = 0;
+  /** The newest committed records by seq, oldest first (Map keeps insertion order). */
+  private readonly recent = new Map<number, CommittedRecord>();
+  /** Seqs the caller sends itself, out of order (claim()); next() steps over them. */
+  private readonly claimed = new Set<number>();
 
   /** Sum of the segments' sizes. */
   private liveBytes: number;
@@ -210,9 +226,48 @@ export class DiskQueue {
     return run;
   }
 
+  /**
+   * The caller is sending record `seq` itself, in order: it is the next record next() would hand out, and no read is
+   * under way. It is handed out as if next() had read it, without reading it back from disk. Returns false, changing
+   * nothing, when that is not so (the caller then leaves the record to next()). This is how a caught-up sender takes a
+   * fresh message straight from append() to the wire.
+   */
+  claimNext(seq: number): boolean {
+    if (this.closed || this.reading !== undefined || this.rewindPending || seq <= this.ackFloor) return false;
+    const record = this.recent.get(seq);
+    if (record === undefined) return false;
+    const segment = this.normalizeRead();
+    if (segment !== record.segment || this.readPos.offset !== record.start) return false;
+    this.readPos.offset = record.end;
+    this.handedOut.push({ seq, segment, end: record.end, frameBytes: record.end - record.start, enqueuedAt: record.enqueuedAt });
+    this.highestHandedOut = Math.max(this.highestHandedOut, seq);
+    for (const older of this.recent.keys()) {
+      if (older > seq) break;
+      this.recent.delete(older);
+    }
+    return true;
+  }
+
+  /**
+   * The caller is sending record `seq` itself ahead of older ones (a live reading while a backlog drains): next()
+   * will step over it, and ack(seq) is taken. The floor still moves only in order, so a crash before the older
+   * records are acknowledged sends this one again (at least once). Returns false, changing nothing, when `seq` was
+   * already handed out, was never appended, or too many claims are outstanding.
+   */
+  claim(seq: number): boolean {
+    if (this.closed || seq <= this.highestHandedOut || seq >= this.nextSeq || this.claimed.size >= MAX_CLAIMED) return false;
+    this.claimed.add(seq);
+    return true;
+  }
+
+  /** Every record up to this seq is acknowledged or dropped. */
+  get acknowledgedThrough(): number {
+    return this.ackFloor;
+  }
+
   /** The cloud acknowledged `seq`. Unknown, repeated and already dropped seqs are ignored. */
   ack(seq: number): void {
-    if (seq <= this.ackFloor || seq > this.highestHandedOut || this.ackedAbove.has(seq)) return;
+    if (seq <= this.ackFloor || this.ackedAbove.has(seq) || (seq > this.highestHandedOut && !this.claimed.has(seq))) return;
     this.ackedAbove.add(seq);
     this.acknowledged += 1;
     this.depth -= 1;
@@ -244,6 +299,8 @@ export class DiskQueue {
       bufferedBytes: (this.readAhead?.buffer.length ?? 0) + this.writer.bufferedBytes,
       handedOut: this.handedOut.length - this.handedOutStart,
       ackedAboveFloor: this.ackedAbove.size,
+      claimed: this.claimed.size,
+      recentRecords: this.recent.size,
     };
   }
 
@@ -274,6 +331,16 @@ export class DiskQueue {
   }
 
   private committed(segment: Segment, records: readonly PendingRecord[], bytes: number): void {
+    let start = segment.size;
+    for (const record of records) {
+      const end = start + record.frame.length;
+      this.recent.set(record.seq, { segment, start, end, enqueuedAt: record.enqueuedAt });
+      start = end;
+    }
+    for (const oldest of this.recent.keys()) {
+      if (this.recent.size <= RECENT_RECORDS) break;
+      this.recent.delete(oldest);
+    }
     segment.size += bytes;
     segment.count += records.length;
     this.liveBytes += bytes;
@@ -314,6 +381,7 @@ export class DiskQueue {
       }
     }
     const count = segment.count - this.head.recordsBefore - ackedInSegment;
+    for (const seq of this.claimed) if (seq <= segment.lastSeq) this.claimed.delete(seq);
     while (this.handedOutStart < this.handedOut.length && (this.handedOut[this.handedOutStart] as HandedOut).seq <= segment.lastSeq) this.handedOutStart += 1;
     this.compactHandedOut();
     this.consumedBytes += segment.size - this.head.offset;
@@ -372,7 +440,8 @@ export class DiskQueue {
       if (entry.seq <= this.ackFloor) continue;
       this.handedOut.push({ seq: entry.seq, segment, end: offset + frameBytes, frameBytes, enqueuedAt: entry.enqueuedAt });
       this.highestHandedOut = Math.max(this.highestHandedOut, entry.seq);
-      if (this.ackedAbove.has(entry.seq)) continue;
+      // A claimed record is on its way (or acknowledged) already: step over it; the floor passes it on its ack.
+      if (this.claimed.delete(entry.seq) || this.ackedAbove.has(entry.seq)) continue;
       if (entry.enqueuedAt < ageLimit) {
         this.ackedAbove.add(entry.seq);
         this.depth -= 1;
@@ -446,6 +515,8 @@ export class DiskQueue {
     this.rewindPending = false;
     this.handedOut = [];
     this.handedOutStart = 0;
+    // Claimed records not acknowledged went down with the connection: the reader sends them again, in order.
+    this.claimed.clear();
     const head = this.normalizeHead();
     this.readPos.segment = head;
     this.readPos.offset = this.head.offset;

@@ -74,4 +74,8 @@ export interface QueueMemory {
   handedOut: number;
   /** Acknowledged out of order, above the ack floor. */
   ackedAboveFloor: number;
+  /** Claimed by the sender out of order and not yet passed by the reader. */
+  claimed: number;
+  /** Positions of recently committed records (no payloads). */
+  recentRecords: number;
 }
