@@ -82,6 +82,7 @@ export interface GatewayOptions {
   /** Seconds between reconnect attempts, the same constant for both sides (mosquitto's `restart_timeout`). */
   restartTimeout: number;
   durability: Durability;
+  drain: 'in_order' | 'live_first';
   /** mosquitto's max_queued_messages on the gateway side; undefined: its default (1,000). */
   mosquittoMaxQueued?: number;
 }
@@ -137,7 +138,7 @@ export async function startGateway(side: Side, options: GatewayOptions): Promise
         '    cleansession: false',
         `    restart_timeout: ${options.restartTimeout}`,
         "    topics: ['bench/# out 1']",
-        `    queue: { durability: ${options.durability} }`,
+        `    queue: { durability: ${options.durability}, drain: ${options.drain} }`,
         '',
       ].join('\n'),
     );
@@ -146,7 +147,9 @@ export async function startGateway(side: Side, options: GatewayOptions): Promise
     const source = path.join(ROOT, 'src/cli/main.ts');
     const entry = existsSync(compiled) ? [...shebangNodeFlags(compiled), compiled] : [...shebangNodeFlags(source), '--import', 'tsx', source];
     file = process.execPath;
-    args = [...entry, 'broker', '--config', config];
+    // BENCH_GATEWAY_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof": profile our side where it runs.
+    const extra = process.env.BENCH_GATEWAY_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
+    args = [...extra, ...entry, 'broker', '--config', config];
   }
   const logFile = path.join(dir, 'output.log');
   const fd = openSync(logFile, 'a');

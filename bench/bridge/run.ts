@@ -3,7 +3,7 @@
  * `bench/#` at QoS 1 into a "cloud" mosquitto on 127.0.0.1. See bench/bridge/README.md.
  *
  *   npm run bench:bridge -- [--only throughput,latency-500,outage,backlog,fleet] [--duration 10] [--side ours|mosquitto|both]
- *                           [--durability fsync|write] [--json FILE] [--warmup 2] [--outage 10] [--backlog 100000]
+ *                           [--durability fsync|write] [--drain in_order|live_first] [--json FILE] [--warmup 2] [--outage 10] [--backlog 100000]
  *                           [--fleet 10] [--restart-timeout 2] [--mosquitto-max-queued N]
  */
 import { writeFile } from 'node:fs/promises';
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '2' },
     side: { type: 'string', default: 'both' },
     durability: { type: 'string', default: 'fsync' },
+    drain: { type: 'string', default: 'in_order' },
     json: { type: 'string' },
     outage: { type: 'string', default: '10' },
     backlog: { type: 'string', default: '100000' },
@@ -42,10 +43,12 @@ const options: BenchOptions = {
   backlog: Math.round(number('backlog', values.backlog, 100, 1_000_000)),
   fleet: Math.round(number('fleet', values.fleet, 1, 50)),
   durability: values.durability === 'write' ? 'write' : 'fsync',
+  drain: values.drain === 'live_first' ? 'live_first' : 'in_order',
   restartTimeout: number('restart-timeout', values['restart-timeout'], 0.1, 60),
   mosquittoMaxQueued: values['mosquitto-max-queued'] === undefined ? undefined : Math.round(number('mosquitto-max-queued', values['mosquitto-max-queued'], 0, 10_000_000)),
 };
 if (values.durability !== 'fsync' && values.durability !== 'write') throw new Error('--durability: fsync or write');
+if (values.drain !== 'in_order' && values.drain !== 'live_first') throw new Error('--drain: in_order or live_first');
 const sides: Side[] = values.side === 'both' ? ['ours', 'mosquitto'] : values.side === 'ours' || values.side === 'mosquitto' ? [values.side] : [];
 if (sides.length === 0) throw new Error('--side: ours, mosquitto or both');
 if (!hasMosquitto()) throw new Error('mosquitto is not installed (/usr/sbin/mosquitto): the cloud is a mosquitto');
@@ -71,7 +74,7 @@ setTimeout(() => void bail(1, `the run took more than ${budgetMinutes} min: stop
 
 console.log(
   `bridge bench: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ` +
-    `ours with durability ${options.durability}; restart_timeout ${options.restartTimeout} s on both sides; ` +
+    `ours with durability ${options.durability}, drain ${options.drain}; restart_timeout ${options.restartTimeout} s on both sides; ` +
     `mosquitto's bridge with max_queued_messages ${options.mosquittoMaxQueued ?? '1000 (its default)'}; a fresh cloud mosquitto per scenario and side`,
 );
 

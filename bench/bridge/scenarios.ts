@@ -27,6 +27,8 @@ export interface BenchOptions {
   backlog: number;
   fleet: number;
   durability: Durability;
+  /** Our bridge's queue.drain. */
+  drain: 'in_order' | 'live_first';
   restartTimeout: number;
   mosquittoMaxQueued?: number;
 }
@@ -75,6 +77,7 @@ async function rig(side: Side, options: BenchOptions, count = 1, extraFilters: s
         remoteClientId: `bench-${side === 'ours' ? 'gw' : 'mosq'}-${String(i).padStart(2, '0')}`,
         restartTimeout: options.restartTimeout,
         durability: options.durability,
+        drain: options.drain,
         mosquittoMaxQueued: options.mosquittoMaxQueued,
       }),
     ),
