@@ -11,7 +11,7 @@ import { TopicMap } from './topic-mapping.js';
 
 /** What the bridge needs of its store-and-forward queue (queue/disk-queue.ts). */
 export interface BridgeQueue {
-  append(message: QueuedMessage): Promise<number>;
+  append(message: QueuedMessage, onWritten?: (seq: number) => void): Promise<number>;
   next(max: number): Promise<QueueEntry[]>;
   claimNext(seq: number): boolean;
   claim(seq: number): boolean;
@@ -159,8 +159,9 @@ export class CloudBridge {
     const queue = this.queue;
     if (!queue) return;
     const queued: QueuedMessage = { topic: mapped.topic, payload: message.payload, qos, retain: message.retain, enqueuedAt: Date.now() };
-    return queue.append(queued).then(
-      (seq) => this.sendFresh(seq, queued),
+    // Sent on as soon as it is written; the local PUBACK still waits for the append (the sync, by default).
+    return queue.append(queued, (seq) => this.sendFresh(seq, queued)).then(
+      () => undefined,
       (error: unknown) => {
         // Refused by a full queue (on_full: refuse) or a failing disk: the publisher is acknowledged all the same,
         // so this is a loss; it is counted, logged and shown in health.

@@ -16,7 +16,7 @@ const READ_CHUNK_BYTES = 256 * 1024;
 const MAX_BATCH_BYTES = 1 * MiB;
 const DEFAULT_CURSOR_EVERY_ACKS = 1000;
 const DEFAULT_CURSOR_INTERVAL_MS = 1000;
-/** Positions of the newest committed records kept for claimNext(); older ones are read back from disk as usual. */
+/** Positions of the newest written records kept for claimNext(); older ones are read back from disk as usual. */
 const RECENT_RECORDS = 4096;
 /** Records claimed out of order (claim()) and not yet passed by the reader; beyond, claim() says no. */
 const MAX_CLAIMED = 10_000;
@@ -78,7 +78,7 @@ export class DiskQueue {
   private handedOutStart = 0;
   private readonly ackedAbove = new Set<number>();
   private highestHandedOut = 0;
-  /** The newest committed records by seq, oldest first (Map keeps insertion order). */
+  /** The newest written records by seq, oldest first (Map keeps insertion order). */
   private readonly recent = new Map<number, CommittedRecord>();
   /** Seqs the caller sends itself, out of order (claim()); next() steps over them. */
   private readonly claimed = new Set<number>();
@@ -129,7 +129,7 @@ export class DiskQueue {
     this.writer = new GroupCommitWriter(this.files, this.dir, {
       tail: () => this.segments.at(-1),
       addSegment: (segment) => this.addSegment(segment),
-      committed: (segment, records, bytes) => this.committed(segment, records, bytes),
+      written: (segment, records, bytes) => this.written(segment, records, bytes),
     }, { segmentBytes: this.segmentBytes, durability: options.durability, maxBatchBytes: MAX_BATCH_BYTES });
   }
 
@@ -180,8 +180,12 @@ export class DiskQueue {
    * Resolves with the message's seq once it is durable per `durability`. Appends made while a batch is being
    * written share the next write and fdatasync. Rejects with QueueFullError (onFull 'refuse', or nothing left to
    * drop), RecordTooLargeError, QueueClosedError, or the write's error.
+   *
+   * `onWritten(seq)` is called as soon as the record is written and readable, before its sync: a sender may take it
+   * (claimNext) and forward it while the disk syncs, since what is owed to the local publisher is the durability
+   * of its PUBACK, not the order of the two.
    */
-  async append(message: QueuedMessage): Promise<number> {
+  async append(message: QueuedMessage, onWritten?: (seq: number) => void): Promise<number> {
     if (this.closed) throw new QueueClosedError();
     const frameBytes = encodedRecordBytes(message.topic, message.payload);
     if (frameBytes > this.maxRecordBytes) throw new RecordTooLargeError(frameBytes, this.maxRecordBytes);
@@ -197,7 +201,7 @@ export class DiskQueue {
     this.pendingBytes += frame.length;
     this.depth += 1;
     try {
-      await this.writer.write({ seq, enqueuedAt: message.enqueuedAt, frame });
+      await this.writer.write({ seq, enqueuedAt: message.enqueuedAt, frame, onWritten: onWritten && ((written) => this.callSafely(onWritten, written)) });
     } catch (error) {
       this.pendingBytes -= frame.length;
       this.depth -= 1;
@@ -320,6 +324,15 @@ export class DiskQueue {
 
   // --- appending ---
 
+  /** The caller's hook runs inside the write loop: its failure is reported, and must not break the writer. */
+  private callSafely(hook: (seq: number) => void, seq: number): void {
+    try {
+      hook(seq);
+    } catch (error) {
+      this.options.onError?.(error);
+    }
+  }
+
   private bytes(): number {
     return this.liveBytes - this.consumedBytes + this.pendingBytes;
   }
@@ -330,7 +343,7 @@ export class DiskQueue {
     this.readPos.segment ??= segment;
   }
 
-  private committed(segment: Segment, records: readonly PendingRecord[], bytes: number): void {
+  private written(segment: Segment, records: readonly PendingRecord[], bytes: number): void {
     let start = segment.size;
     for (const record of records) {
       const end = start + record.frame.length;

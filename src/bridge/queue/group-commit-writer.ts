@@ -9,14 +9,19 @@ export interface WriterHost {
   tail(): Segment | undefined;
   /** A new, empty segment (its directory entry durable under 'fsync') becomes the tail. */
   addSegment(segment: Segment): void;
-  /** Records were written (and synced, under 'fsync') at the end of `segment`; called before their appends resolve. */
-  committed(segment: Segment, records: readonly PendingRecord[], bytes: number): void;
+  /**
+   * Records were written at the end of `segment` and can be read back; under 'fsync' their sync is still to come.
+   * Called before their appends resolve, and before their `onWritten`.
+   */
+  written(segment: Segment, records: readonly PendingRecord[], bytes: number): void;
 }
 
 export interface PendingRecord {
   readonly seq: number;
   readonly enqueuedAt: number;
   readonly frame: Buffer;
+  /** Called once the record is written, before it is synced: it may be sent on, not yet acknowledged. */
+  readonly onWritten?: (seq: number) => void;
 }
 
 interface Waiting extends PendingRecord {
@@ -132,8 +137,11 @@ export class GroupCommitWriter {
       const group = batch.slice(start, end);
       const file = await this.openTail(segment);
       await file.write(group.length === 1 ? first.frame : Buffer.concat(group.map((record) => record.frame), bytes), segment.size);
+      // Readable from here on: the sender may forward these records while they are being synced. A power cut
+      // before the sync loses only records whose appends never resolved, so nothing acknowledged locally.
+      this.host.written(segment, group, bytes);
+      for (const record of group) record.onWritten?.(record.seq);
       if (this.options.durability === 'fsync') await file.datasync();
-      this.host.committed(segment, group, bytes);
       for (const record of group) record.resolve();
       start = end;
     }
