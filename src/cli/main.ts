@@ -58,10 +58,18 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function configPath(argv: string[]): string {
-  const { values } = parseCommandArgs(argv, { config: { type: 'string', short: 'c' } });
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function runArgs(argv: string[]): { config: string; logLevel: string | undefined } {
+  const { values } = parseCommandArgs(argv, { config: { type: 'string', short: 'c' }, 'log-level': { type: 'string' } });
   if (!values.config) throw new UsageError('--config FILE is required');
-  return values.config;
+  const logLevel = values['log-level'];
+  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level: one of ${LOG_LEVELS.join(', ')}`);
+  return { config: values.config, logLevel };
+}
+
+function configPath(argv: string[]): string {
+  return runArgs(argv).config;
 }
 
 async function check(argv: string[]): Promise<number> {
@@ -71,17 +79,19 @@ async function check(argv: string[]): Promise<number> {
   return 0;
 }
 
-function startLogging(loaded: LoadedConfig, what: string) {
+function startLogging(loaded: LoadedConfig, what: string, levelOverride: string | undefined) {
   const { config, file } = loaded;
-  const logger = createLogger({ level: config.log.level, pretty: config.log.pretty ?? process.stdout.isTTY });
+  // JSON lines for journald and log shippers; readable lines when a person runs it in a terminal.
+  const logger = createLogger({ level: levelOverride ?? config.log.level, pretty: config.log.pretty ?? process.stdout.isTTY });
   logger.info({ version: packageInfo().version, config: file }, `pi-edge-gateway ${what} starting`);
   return logger;
 }
 
 /** `run` and `broker`: the same composition root, the gateway off in `broker` mode. */
 async function runApplication(argv: string[], mode: ApplicationMode): Promise<number> {
-  const loaded = await loadConfigFile(configPath(argv));
-  const logger = startLogging(loaded, mode === 'run' ? 'gateway' : 'broker');
+  const args = runArgs(argv);
+  const loaded = await loadConfigFile(args.config);
+  const logger = startLogging(loaded, mode === 'run' ? 'gateway' : 'broker', args.logLevel);
   const application = await startApplication(loaded, { mode, logger, version: packageInfo().version });
   if (mode === 'run') printHowToWatch(loaded, application.broker.listenerNames()[0]);
   // Not `return 0`: main() sets process.exitCode from this, which would hide a failed stop.

@@ -12,18 +12,9 @@ export interface LoggerSettings {
  * Keys whose values must never reach a log line, wherever they appear in a logged object.
  * Secrets enter the process through config (bridge credentials, TLS key passphrases) and MQTT CONNECT packets.
  */
-const REDACTED_PATHS = [
-  'password',
-  '*.password',
-  '*.*.password',
-  'passphrase',
-  '*.passphrase',
-  '*.*.passphrase',
-  'key',
-  '*.key',
-  'token',
-  '*.token',
-];
+const SECRET_KEYS = ['password', 'remote_password', 'passphrase', 'key', 'keyfile_password', 'token', 'authorization'];
+/** pino's paths take one level per wildcard: each secret key at the top and up to three objects deep. */
+const REDACTED_PATHS = SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`, `*.*.*.${key}`]);
 
 export function createLogger(settings: LoggerSettings = {}, destination?: pino.DestinationStream): Logger {
   const options: LoggerOptions = {

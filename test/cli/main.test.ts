@@ -171,6 +171,18 @@ describe.skipIf(!hasTsx)('pi-edge-gateway CLI', { timeout: 180_000 }, () => {
     expect(broker.stderr()).toBe('');
   });
 
+  it('--log-level overrides the config file: debug lines appear, and a bad level is a usage error', async () => {
+    const port = await freePort();
+    const file = await writeConfig('debug.yaml', ['log: { level: warn }', 'gateway:', '  state_dir: state', 'broker:', '  sys_interval: 0', '  listeners:', `    - port: ${port}`]);
+    const broker = cli(['broker', '--config', file, '--log-level', 'debug']);
+    await broker.waitForOutput(/"level":20,/);
+    broker.child.kill('SIGTERM');
+    expect(await broker.exited).toEqual({ code: 0, signal: null });
+    const bad = await runCli(['broker', '--config', file, '--log-level', 'loud']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--log-level: one of fatal, error, warn, info, debug, trace, silent');
+  });
+
   it('broker: SIGHUP reloads the ACL file without dropping connected clients; a broken file keeps the old rules', async () => {
     const port = await freePort();
     const acl = path.join(dir, 'acl');
