@@ -16,6 +16,7 @@ import { loadConfigFile, type LoadedConfig } from '../app/config/load.js';
 import { createLogger } from '../util/logger.js';
 import { packageInfo } from '../util/package-info.js';
 import { parseCommandArgs, UsageError } from './args.js';
+import { runImportMosquitto } from './import-mosquitto.js';
 import { runPasswd } from './passwd.js';
 import { runUntilSignalled } from './signals.js';
 
@@ -28,6 +29,8 @@ Commands:
   passwd [-c] [-b] [-D] FILE USER [PASSWORD]
                           manage a mosquitto-compatible password file
   schema [--out FILE]     print the config's JSON Schema
+  import-mosquitto FILE [--out FILE]
+                          convert a mosquitto.conf (exit 78 if mosquitto would refuse it)
   version                 print the version
 `;
 
@@ -43,6 +46,8 @@ async function main(argv: string[]): Promise<number> {
       return runPasswd(rest, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
     case 'schema':
       return schema(rest);
+    case 'import-mosquitto':
+      return runImportMosquitto(rest, { stdout: process.stdout, stderr: process.stderr });
     case 'version':
     case '--version':
       console.log(packageInfo().version);
