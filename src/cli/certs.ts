@@ -170,6 +170,7 @@ export async function runCerts(argv: string[], env: CertsEnvironment): Promise<n
   out();
   if (isRoot && keyGroup === undefined) warn('Note: the keys are readable by root only; pass --owner USER so the service user can read them.');
   if (command.force && !ca.created) warn('Note: --force found no CA to replace.');
+  if (ca.validTo < server.validTo) warn(`Note: the CA expires on ${ca.validTo.toISOString().slice(0, 10)}, before the certificates it signed: make a new one with --force before then.`);
   if (ca.created && command.force) warn('Note: a new CA: give every client the new ca.crt, and reissue their client certificates.');
 
   const lines = { caCert: ca.cert, serverCert: server.cert, serverKey: server.key, host: `${short}.local`, port: command.port, clients };
