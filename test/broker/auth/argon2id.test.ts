@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,7 +10,9 @@ import { Argon2idVerifier, nodeCryptoArgon2id } from '../../../src/broker/auth/a
 import { Argon2idWorkerPool } from '../../../src/broker/auth/argon2id-worker-pool.js';
 import { PasswordFile, PasswordFileError } from '../../../src/broker/auth/password-file.js';
 import { formatPasswordHash, parsePasswordHash } from '../../../src/broker/auth/password-hash.js';
+import { connectClient, loopbackListener, startTestBroker } from '../../helpers/broker.js';
 import { hasBinary } from '../../helpers/mosquitto.js';
+import { makeTempDir } from '../../helpers/temp-dir.js';
 
 const run = promisify(execFile);
 
@@ -169,6 +172,22 @@ describe('$argon2id$ hashes', () => {
       expect(await pool.compute(Buffer.from('correct horse battery staple'), params)).toEqual(hash.hash);
     } finally {
       await pool.close();
+    }
+  });
+
+  it('the broker lets a client in with the password of a mosquitto 2.1 line, and refuses a wrong one', async () => {
+    const temp = await makeTempDir('pi-edge-argon2-');
+    const passwordFile = path.join(temp.dir, 'passwd');
+    await writeFile(passwordFile, `${MOSQUITTO_21_LINE}\n`, { mode: 0o600 });
+    const broker = await startTestBroker({ passwordFile, listeners: [loopbackListener({ allowAnonymous: false })] });
+    try {
+      const client = await connectClient(broker.url(), { username: 'alice', password: 'correct horse battery staple' });
+      expect(client.connected).toBe(true);
+      await client.endAsync(true);
+      await expect(connectClient(broker.url(), { username: 'alice', password: 'wrong' })).rejects.toThrow(/Bad username or password|Not authorized/);
+    } finally {
+      await broker.stop();
+      await temp.remove();
     }
   });
 });
