@@ -54,7 +54,7 @@ export const brokerSchema = z.strictObject({
     .array(listenerSchema)
     .default([])
     .describe('Where the broker listens. None configured: 127.0.0.1:1883 only, anonymous allowed there (like Mosquitto 2)'),
-  password_file: z.string().min(1).optional().describe("A mosquitto_passwd file ($7$ / $6$ hashes)"),
+  password_file: z.string().min(1).optional().describe("A mosquitto_passwd file ($7$, $6$ or mosquitto 2.1's $argon2id$ hashes)"),
   acl_file: z.string().min(1).optional().describe("A mosquitto acl_file"),
   persistence: z.boolean().default(true).describe('Keep retained messages, persistent sessions and their queued messages across restarts'),
   sys_interval: z.number().int().min(0).default(10).describe('Seconds between $SYS/broker updates; 0 turns them off'),

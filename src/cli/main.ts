@@ -16,6 +16,7 @@ import { loadConfigFile, type LoadedConfig } from '../app/config/load.js';
 import { createLogger } from '../util/logger.js';
 import { packageInfo } from '../util/package-info.js';
 import { parseCommandArgs, UsageError } from './args.js';
+import { runCerts } from './certs.js';
 import { runImportMosquitto } from './import-mosquitto.js';
 import { runPasswd } from './passwd.js';
 import { runUntilSignalled } from './signals.js';
@@ -28,6 +29,8 @@ Commands:
   check --config FILE     validate a config file and exit
   passwd [-c] [-b] [-D] FILE USER [PASSWORD]
                           manage a mosquitto-compatible password file
+  certs [--dir DIR] [--client NAME] [--owner USER]
+                          a local CA and TLS certificates for this machine (certs --help)
   schema [--out FILE]     print the config's JSON Schema
   import-mosquitto FILE [--out FILE]
                           convert a mosquitto.conf (exit 78 if mosquitto would refuse it)
@@ -44,6 +47,8 @@ async function main(argv: string[]): Promise<number> {
       return check(rest);
     case 'passwd':
       return runPasswd(rest, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+    case 'certs':
+      return runCerts(rest, { stdout: process.stdout, stderr: process.stderr });
     case 'schema':
       return schema(rest);
     case 'import-mosquitto':

@@ -12,6 +12,7 @@ import { readPasswordLines } from './password-lines.js';
 import { DEFAULT_ITERATIONS, DEFAULT_SALT_LENGTH, HASH_LENGTH, parsePasswordHash, PasswordHashFormatError, verifyPasswordHash } from './password-hash.js';
 import type { PasswordHash } from './password-hash.js';
 import { VerifyCache } from './verify-cache.js';
+import { Argon2idVerifier } from './argon2id-verifier.js';
 
 export { PasswordFileError } from './password-file-error.js';
 export { hashPassword, parsePasswordHash } from './password-hash.js';
@@ -23,8 +24,10 @@ export type { WriteResult } from './password-file-writer.js';
 export interface PasswordFileOptions {
   /** How many recent successful (user, password) pairs skip re-hashing. 0 disables the cache. Default 256. */
   cacheSize?: number;
-  /** Checks a password against a stored hash; verifyPasswordHash (PBKDF2 off the event loop) unless given. */
+  /** Checks a password against a stored hash; verifyPasswordHash (PBKDF2 and Argon2id off the event loop) unless given. */
   verifyHash?: (hash: PasswordHash, password: Buffer) => Promise<boolean>;
+  /** Verifies `$argon2id$` lines. Default: one of this file's own, created when the file has such a line. */
+  argon2?: Argon2idVerifier;
 }
 
 export class PasswordFile {
@@ -41,7 +44,8 @@ export class PasswordFile {
     this.#hashes = hashes;
     this.#decoy = decoyFor(hashes.values().next().value);
     this.#cache = new VerifyCache(options.cacheSize ?? 256);
-    this.#verifyHash = options.verifyHash ?? verifyPasswordHash;
+    const argon2 = options.argon2 ?? (hasArgon2id(hashes) ? new Argon2idVerifier() : undefined);
+    this.#verifyHash = options.verifyHash ?? ((hash, password) => verifyPasswordHash(hash, password, argon2));
   }
 
   static async load(path: string, options: PasswordFileOptions = {}): Promise<PasswordFile> {
@@ -100,6 +104,11 @@ export class PasswordFile {
     if (ok) this.#cache.add(key);
     return ok;
   }
+}
+
+function hasArgon2id(hashes: ReadonlyMap<string, PasswordHash>): boolean {
+  for (const hash of hashes.values()) if (hash.type === '$argon2id$') return true;
+  return false;
 }
 
 function decoyFor(model: PasswordHash | undefined): PasswordHash {

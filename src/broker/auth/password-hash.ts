@@ -4,10 +4,18 @@
  * - `$7$<iterations>$<base64 salt>$<base64 hash>`: PBKDF2-HMAC-SHA512, 64-byte derived key.
  * - `$6$<base64 salt>$<base64 hash>`: one SHA-512 over the password bytes followed by the salt bytes (mosquitto 1.x).
  *
- * `$argon2id$...` (mosquitto 2.1 built with libargon2) is recognised so the error can say what it is, but not verified.
+ * - `$argon2id$v=19$m=..,t=..,p=..$<salt>$<hash>`: mosquitto 2.1's default when built with libargon2
+ *   (argon2id-hash.ts); verified by an Argon2idVerifier, off the event loop.
  */
 import { createHash, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
+
+import { formatArgon2idHash, parseArgon2idHash, type Argon2idHash } from './argon2id-hash.js';
+import type { Argon2idVerifier } from './argon2id-verifier.js';
+import { PasswordHashFormatError } from './password-hash-error.js';
+
+export { PasswordHashFormatError } from './password-hash-error.js';
+export type { Argon2idHash } from './argon2id-hash.js';
 
 const pbkdf2Async = promisify(pbkdf2);
 
@@ -29,7 +37,8 @@ export type PasswordHashType = '$6$' | '$7$';
 
 export type PasswordHash =
   | { readonly type: '$7$'; readonly iterations: number; readonly salt: Buffer; readonly hash: Buffer }
-  | { readonly type: '$6$'; readonly salt: Buffer; readonly hash: Buffer };
+  | { readonly type: '$6$'; readonly salt: Buffer; readonly hash: Buffer }
+  | Argon2idHash;
 
 export interface HashOptions {
   type?: PasswordHashType;
@@ -38,13 +47,6 @@ export interface HashOptions {
   saltLength?: number;
 }
 
-/** An encoded hash that cannot be decoded. The message says why, without the hash itself. */
-export class PasswordHashFormatError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const MAX_ITERATIONS = 2 ** 31 - 1;
@@ -85,9 +87,7 @@ export function parsePasswordHash(encoded: string): PasswordHash {
     const [saltText, hashText] = parts as [string, string];
     return { type: '$6$', salt: decodeBase64(saltText, 'salt'), hash: decodeDigest(hashText) };
   }
-  if (encoded.startsWith('$argon2id$')) {
-    throw new PasswordHashFormatError('unsupported hash type $argon2id$ (use mosquitto_passwd -H sha512-pbkdf2)');
-  }
+  if (encoded.startsWith('$argon2id$')) return parseArgon2idHash(encoded);
   if (!encoded.startsWith('$')) {
     throw new PasswordHashFormatError('password is not hashed (plaintext? convert with "passwd -U")');
   }
@@ -96,6 +96,7 @@ export function parsePasswordHash(encoded: string): PasswordHash {
 }
 
 export function formatPasswordHash(h: PasswordHash): string {
+  if (h.type === '$argon2id$') return formatArgon2idHash(h);
   const salt = h.salt.toString('base64');
   const hash = h.hash.toString('base64');
   return h.type === '$7$' ? `$7$${h.iterations}$${salt}$${hash}` : `$6$${salt}$${hash}`;
@@ -105,7 +106,9 @@ function toBuffer(password: Buffer | string): Buffer {
   return typeof password === 'string' ? Buffer.from(password, 'utf8') : password;
 }
 
-async function digest(params: PasswordHash, password: Buffer): Promise<Buffer> {
+type ShaHash = Exclude<PasswordHash, Argon2idHash>;
+
+async function digest(params: ShaHash, password: Buffer): Promise<Buffer> {
   if (params.type === '$7$') return pbkdf2Async(password, params.salt, params.iterations, HASH_LENGTH, 'sha512');
   return createHash('sha512').update(password).update(params.salt).digest();
 }
@@ -120,13 +123,28 @@ export async function hashPassword(password: Buffer | string, options: HashOptio
     throw new RangeError(`invalid iteration count ${iterations}`);
   }
   const salt = randomBytes(saltLength);
-  const params: PasswordHash =
+  const params: ShaHash =
     type === '$7$' ? { type, iterations, salt, hash: Buffer.alloc(0) } : { type, salt, hash: Buffer.alloc(0) };
   return formatPasswordHash({ ...params, hash: await digest(params, toBuffer(password)) });
 }
 
-/** Constant-time check of `password` against a decoded hash. PBKDF2 runs on libuv's thread pool. */
-export async function verifyPasswordHash(stored: PasswordHash, password: Buffer | string): Promise<boolean> {
+/** `$argon2id$` was asked for without a verifier for it. */
+export class Argon2idUnavailableError extends Error {
+  constructor() {
+    super('an $argon2id$ hash needs an Argon2idVerifier');
+    this.name = 'Argon2idUnavailableError';
+  }
+}
+
+/**
+ * Constant-time check of `password` against a decoded hash. PBKDF2 runs on libuv's thread pool, Argon2id on
+ * `argon2`'s threads.
+ */
+export async function verifyPasswordHash(stored: PasswordHash, password: Buffer | string, argon2?: Argon2idVerifier): Promise<boolean> {
+  if (stored.type === '$argon2id$') {
+    if (!argon2) throw new Argon2idUnavailableError();
+    return argon2.verify(stored, toBuffer(password));
+  }
   const computed = await digest(stored, toBuffer(password));
   return timingSafeEqual(computed, stored.hash);
 }
