@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { startApplication } from '../../src/app/application.js';
+import { parseConfig } from '../../src/app/config/load.js';
+import { silentLogger } from '../../src/util/logger.js';
 import { connectClient } from '../helpers/broker.js';
 import { MessageLog, startGatewayUnderTest, subscribeAndLog, type GatewayUnderTest } from '../helpers/gateway.js';
 import { MOSQUITTO, startMosquitto, type MosquittoBroker } from '../helpers/mosquitto-broker.js';
@@ -214,5 +217,36 @@ describe.skipIf(MOSQUITTO === undefined)('operations: /healthz, /metrics and the
     expect(valueOf(after, `${P}broker_clients_connected`)).toBe(1);
     expect(grew(`${P}broker_connections_total`)).toBe(1);
     expect(grew(`${P}process_cpu_user_seconds_total`)).toBeGreaterThan(0);
+
+    // Read, not accumulated: a second scrape with no client traffic between shows the same totals.
+    const again = await scrape(base);
+    for (const sample of [`${P}broker_messages_received_total`, `${P}broker_connections_total`]) expect(valueOf(again, sample), sample).toBe(valueOf(after, sample));
+  });
+
+  it('in broker mode, serves /healthz without sensors and publishes the summary on $SYS/broker/health', async () => {
+    const state = await makeTempDir('pi-edge-ops-');
+    cleanups.push(state.remove);
+    const yaml = `gateway: { id: pi-broker, state_dir: ${JSON.stringify(state.dir)} }
+broker: { listeners: [{ host: 127.0.0.1, port: 0 }], persistence: false, sys_interval: 0 }
+http: { port: 0 }
+health: { interval: 200ms }
+`;
+    const app = await startApplication({ file: '/test/broker.yaml', baseDir: state.dir, config: parseConfig(yaml, 'broker.yaml') }, { mode: 'broker', logger: silentLogger(), version: '0.0.0-test' });
+    cleanups.push(() => app.stop());
+    const { code, body } = await healthzUntil(`http://127.0.0.1:${app.http!.port()}`, (r) => r.code === 200, 'a healthy broker');
+    expect(body).toMatchObject({ status: 'ok', services: { broker: 'ok', bridges: 'ok', http: 'ok', 'health-topic': 'ok' }, sensors: {}, bridges: {} });
+    expect(Object.keys(body.services)).not.toContain('gateway');
+    expect(code).toBe(200);
+    const client = await connectClient(`mqtt://127.0.0.1:${app.broker.listenerPorts()[0]}`);
+    cleanups.push(() => client.endAsync(true));
+    const log = new MessageLog(client);
+    await client.subscribeAsync('$SYS/broker/health', { qos: 1 });
+    const message = await log.waitOn('$SYS/broker/health');
+    expect(message.retain).toBe(true);
+    expect(JSON.parse(message.payload)).toMatchObject({ status: 'ok', broker: { listeners: [{ listening: true }] } });
+  });
+
+  it.skipIf(PROMETHEUS_PARSER === undefined)('uses a parser that refuses malformed text (so a pass above means something)', async () => {
+    await expect(parsePrometheusText('# TYPE x counter\nx{a="1" 1\n')).rejects.toThrow(/refused/);
   });
 });
