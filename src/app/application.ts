@@ -34,7 +34,7 @@ export interface Application {
   /** Undefined in `broker` mode. */
   readonly gateway: Gateway | undefined;
   start(): Promise<void>;
-  /** Reverse order: the gateway first (outputs fail-safe, `offline` published), the hardware, the bridges, the broker. */
+  /** Reverse order: HTTP and the health topic, the gateway (outputs fail-safe, `offline` published), the hardware, the bridges, the broker. */
   stop(): Promise<void>;
   readonly bridges: BridgeSet;
   /** The server of /healthz and /metrics; undefined without an `http:` section. */
