@@ -8,10 +8,12 @@ import { toBrokerOptions } from '../broker/config.js';
 import { Gateway } from '../gateway/gateway.js';
 import type { GatewayHardware } from '../gateway/hardware.js';
 import { channelsOf } from '../gateway/hardware-setup.js';
+import type { HttpServer } from '../http/server.js';
 import type { Logger } from '../util/logger.js';
 import { loadConfigFile, type LoadedConfig } from './config/load.js';
 import { HardwareService, openHardware } from './hardware.js';
 import { Lifecycle } from './lifecycle.js';
+import { createMetrics, operationsServices } from './operations.js';
 import type { Service } from './service.js';
 
 /** `run`: broker, bridges and gateway; `broker`: the broker and its bridges (mosquitto's job). */
@@ -32,9 +34,11 @@ export interface Application {
   /** Undefined in `broker` mode. */
   readonly gateway: Gateway | undefined;
   start(): Promise<void>;
-  /** Reverse order: the gateway first (outputs fail-safe, `offline` published), the hardware, the bridges, the broker. */
+  /** Reverse order: HTTP and the health topic, the gateway (outputs fail-safe, `offline` published), the hardware, the bridges, the broker. */
   stop(): Promise<void>;
   readonly bridges: BridgeSet;
+  /** The server of /healthz and /metrics; undefined without an `http:` section. */
+  readonly http: HttpServer | undefined;
   /** SIGHUP: the broker's password and ACL files, and the config file's `bridges:` (changed ones reconnect). */
   reload(): Promise<void>;
 }
@@ -66,18 +70,23 @@ function buildApplication(loaded: LoadedConfig, options: ApplicationOptions): Ap
   );
   services.push(bridges);
   let gateway: Gateway | undefined;
+  const metrics = createMetrics(config, { broker, bridges, gateway: () => gateway });
   if (options.mode === 'run') {
     const given = options.hardware;
     const hardware = new HardwareService(given ? async () => given : () => openHardware(config.hardware, logger));
-    gateway = new Gateway(config, { bus: broker.bus('gateway'), hardware, logger, version, channelsOf });
+    gateway = new Gateway(config, { bus: broker.bus('gateway'), hardware, logger, version, channelsOf, readTimes: metrics?.readTimes });
     services.push(hardware, gateway);
   }
+  // Last to start, first to stop: their first look sees every other service running.
+  const operations = operationsServices(config, options.mode, { broker, bridges, gateway: () => gateway, health: () => lifecycle.health() }, metrics, logger);
+  services.push(...operations.services);
   const lifecycle = new Lifecycle(services, logger);
   return {
     lifecycle,
     broker,
     bridges,
     gateway,
+    http: operations.http,
     start: () => lifecycle.start(),
     stop: () => lifecycle.stop(),
     reload: async () => {

@@ -1,5 +1,6 @@
 import { worstOf, type HealthStatus } from '../util/health.js';
 import type { Logger } from '../util/logger.js';
+import type { BridgeSnapshot } from './bridge.js';
 import type { BridgeSection } from './config.js';
 
 /** What the set needs of one bridge (CloudBridge). */
@@ -7,6 +8,8 @@ export interface ManagedBridge {
   start(): Promise<void>;
   stop(): Promise<void>;
   health(): { status: HealthStatus; detail?: Record<string, unknown> };
+  /** For health and metrics; a bridge that has none (a test double) is left out of them. */
+  snapshot?(): BridgeSnapshot;
 }
 
 /**
@@ -46,6 +49,16 @@ export class BridgeSet {
       statuses.push(health.status);
     }
     return { status: worstOf(statuses), detail };
+  }
+
+  /** The running bridges' figures, for health and metrics. */
+  snapshots(): BridgeSnapshot[] {
+    const snapshots: BridgeSnapshot[] = [];
+    for (const { bridge } of this.running.values()) {
+      const snapshot = bridge.snapshot?.();
+      if (snapshot) snapshots.push(snapshot);
+    }
+    return snapshots;
   }
 
   /** Applies a re-read `bridges:` section; returns what it did, for the log and tests. */

@@ -48,6 +48,18 @@ export interface BridgeCounters {
 /** Retained topics remembered as sent ahead (drain: live_first); beyond, retained messages wait their turn. */
 const MAX_SENT_AHEAD_TOPICS = 10_000;
 
+/** What health and metrics read of one bridge: its link, its window and its queue, at the time of asking. */
+export interface BridgeSnapshot {
+  connection: string;
+  connected: boolean;
+  /** Successful connections since the bridge started; every one after the first is a reconnect. */
+  connections: number;
+  inflight: number;
+  /** Undefined until the queue is open (and after stop). */
+  queue: ReturnType<BridgeQueue['stats']> | undefined;
+  counters: Readonly<BridgeCounters>;
+}
+
 /** Prefix of the origin a bridge publishes with locally: a message with it is never sent out by any bridge. */
 export const BRIDGE_ORIGIN_PREFIX = 'bridge:';
 
@@ -138,11 +150,21 @@ export class CloudBridge {
   }
 
   health(): { status: 'ok' | 'degraded'; detail: Record<string, unknown> } {
-    const queue = this.queue?.stats();
-    const connected = this.link?.connected ?? false;
+    const { connected, connections, inflight, queue, counters } = this.snapshot();
     return {
-      status: connected && this.counters.failedAppends === 0 ? 'ok' : 'degraded',
-      detail: { connected, connections: this.link?.connections ?? 0, inflight: this.inflight, queue, ...this.counters },
+      status: connected && counters.failedAppends === 0 ? 'ok' : 'degraded',
+      detail: { connected, connections, inflight, queue, ...counters },
+    };
+  }
+
+  snapshot(): BridgeSnapshot {
+    return {
+      connection: this.section.connection,
+      connected: this.link?.connected ?? false,
+      connections: this.link?.connections ?? 0,
+      inflight: this.inflight,
+      queue: this.queue?.stats(),
+      counters: { ...this.counters },
     };
   }
 

@@ -6,11 +6,29 @@ import { DropLog } from './drop-log.js';
 import { DeliveryEngine, type EngineClient, type EngineMessage, type LocalHandler, type LocalMessage, type RoutedMessage } from './engine/engine.js';
 import { BrokerError } from './errors.js';
 import { createListener } from './listeners/create-listener.js';
-import type { Listener } from './listeners/listener.js';
+import { listenerName, type Listener } from './listeners/listener.js';
 import { BrokerBus } from './local-bus.js';
 import { isLoopbackHost, type BrokerOptions } from './options.js';
 import { BrokerStats } from './stats.js';
 import { SysTopicsPublisher } from './sys-topics.js';
+
+/** One configured listener, and whether it is accepting connections now. */
+export interface ListenerState {
+  name: string;
+  listening: boolean;
+}
+
+/** The broker's running totals since it started, for metrics. */
+export interface BrokerTraffic {
+  messagesReceived: number;
+  messagesSent: number;
+  messagesDropped: number;
+  bytesReceived: number;
+  bytesSent: number;
+  connectionsTotal: number;
+  subscriptions: number;
+  retainedMessages: number;
+}
 
 export interface BrokerDependencies {
   logger: Logger;
@@ -124,6 +142,29 @@ export class EmbeddedBroker {
 
   listenerNames(): string[] {
     return this.listeners.map((l) => l.name);
+  }
+
+  /** Every configured listener in config order, named by its bound port once it listens. */
+  listenerStates(): ListenerState[] {
+    const listening = this.engine !== undefined && !this.engine.closed;
+    return this.options.listeners.map((options, i) => {
+      const listener = this.listeners[i];
+      return { name: listener?.name ?? listenerName(options), listening: listening && listener !== undefined };
+    });
+  }
+
+  traffic(): BrokerTraffic {
+    const { stats } = this;
+    return {
+      messagesReceived: stats.publishReceived,
+      messagesSent: stats.publishSent,
+      messagesDropped: stats.publishDropped,
+      bytesReceived: this.connections.bytesReceived(),
+      bytesSent: this.connections.bytesSent(),
+      connectionsTotal: stats.connectionsTotal,
+      subscriptions: stats.subscriptionCount(),
+      retainedMessages: stats.retainedTopics.size,
+    };
   }
 
   get connectedClients(): number {

@@ -25,6 +25,13 @@ export interface GatewayDependencies {
   version: string;
   /** Channels of a sensor kind, for discovery of a sensor that could not be opened at start. */
   channelsOf: (spec: SensorSection) => readonly SensorChannel[];
+  /** Told how long each sensor read took (metrics); none by default. */
+  readTimes?: SensorReadTimes;
+}
+
+/** Where read durations go: the metrics' histogram, as far as the gateway knows only this. */
+export interface SensorReadTimes {
+  observe(sensor: string, seconds: number): void;
 }
 
 /** Spreads the first reads of many sensors so they do not all hit one bus at the same instant. */
@@ -187,6 +194,7 @@ export class Gateway {
         logger: this.log,
         onState: (state, at) => void this.publisher.sensorState(spec.name, state, this.units.get(spec.name) ?? {}, at),
         onAvailability: (online) => void this.publisher.availability(spec.name, online),
+        onReadDuration: this.deps.readTimes ? (seconds) => this.deps.readTimes!.observe(spec.name, seconds) : undefined,
       });
       runner.start(index * SENSOR_STAGGER_MS);
       this.runners.push({ spec, runner, filters });

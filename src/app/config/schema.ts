@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { bridgesSchema } from '../../bridge/config.js';
 import { brokerSchema } from '../../broker/config.js';
 import { checkDevices, gatewaySections } from '../../gateway/config/gateway-schema.js';
+import { httpSchema } from '../../http/config.js';
+import { healthSchema } from '../../ops/config.js';
 
 const logSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -18,6 +20,9 @@ export const configSchema = z
     log: logSchema.prefault({}),
     broker: brokerSchema.prefault({}),
     bridges: bridgesSchema,
+    // The operations endpoints: src/http/config.ts and src/ops/config.ts.
+    http: httpSchema,
+    health: healthSchema,
     ...gatewaySections,
   })
   .superRefine(checkDevices);

@@ -18,7 +18,8 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-function listenerName(options: ListenerOptions, port = options.port): string {
+/** `mqtt://127.0.0.1:1883`, `ws://[::1]:9001/mqtt`: a listener's name in logs, health and metrics. */
+export function listenerName(options: ListenerOptions, port = options.port): string {
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const path = options.protocol === 'ws' || options.protocol === 'wss' ? options.path : '';
   return `${options.protocol}://${host}:${port}${path}`;

@@ -17,6 +17,8 @@ export interface SensorRunnerOptions {
   /** A filtered state to publish. */
   onState: (state: Record<string, number>, at: number) => void;
   onAvailability: (online: boolean, reason?: string) => void;
+  /** How long each read of the device took, failed ones included, in seconds (metrics). */
+  onReadDuration?: (seconds: number) => void;
 }
 
 export interface SensorCounters {
@@ -83,7 +85,7 @@ export class SensorRunner {
       let reading: Record<string, number> | undefined;
       try {
         const sensor = await this.openSensor();
-        reading = await sensor.read();
+        reading = await this.timedRead(sensor);
       } catch (error) {
         this.counters.errors++;
         lastError = error;
@@ -100,6 +102,16 @@ export class SensorRunner {
       return;
     }
     if (lastError !== undefined && this.running) this.failed(lastError);
+  }
+
+  /** Wall time on the monotonic clock, not the injected one: it measures the device, not the schedule. */
+  private async timedRead(sensor: Sensor): Promise<Record<string, number> | undefined> {
+    const started = performance.now();
+    try {
+      return await sensor.read();
+    } finally {
+      this.options.onReadDuration?.((performance.now() - started) / 1000);
+    }
   }
 
   private publish(filtered: { state: Record<string, number> } | undefined): void {
