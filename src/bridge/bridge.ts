@@ -18,7 +18,7 @@ export interface BridgeQueue {
   readonly acknowledgedThrough: number;
   ack(seq: number): void;
   rewind(): void;
-  stats(): { depth: number; bytes: number; oldestAgeMs: number | undefined; appended: number; acknowledged: number; dropped: number };
+  stats(): { depth: number; bytes: number; oldestAgeMs: number | undefined; appended: number; acknowledged: number; dropped: number; writeFailure?: string };
   close(): Promise<void>;
 }
 
@@ -149,10 +149,16 @@ export class CloudBridge {
     this.queue = undefined;
   }
 
-  health(): { status: 'ok' | 'degraded'; detail: Record<string, unknown> } {
+  /**
+   * `failed` once the queue's writer broke (a write or fdatasync failed): from then on nothing more reaches the cloud
+   * until the queue is reopened, which a restart does (the systemd watchdog stops on it). `degraded` while the cloud
+   * is unreachable or an append was refused: the bridge still queues and will catch up.
+   */
+  health(): { status: 'ok' | 'degraded' | 'failed'; detail: Record<string, unknown> } {
     const { connected, connections, inflight, queue, counters } = this.snapshot();
+    const healthy = connected && counters.failedAppends === 0;
     return {
-      status: connected && counters.failedAppends === 0 ? 'ok' : 'degraded',
+      status: queue?.writeFailure !== undefined ? 'failed' : healthy ? 'ok' : 'degraded',
       detail: { connected, connections, inflight, queue, ...counters },
     };
   }

@@ -13,6 +13,7 @@ import { startApplication, type ApplicationMode } from '../app/application.js';
 import { ConfigError } from '../app/config/errors.js';
 import { configJsonSchema } from '../app/config/json-schema.js';
 import { loadConfigFile, type LoadedConfig } from '../app/config/load.js';
+import { openSystemd } from '../app/systemd/systemd-integration.js';
 import { createLogger } from '../util/logger.js';
 import { packageInfo } from '../util/package-info.js';
 import { parseCommandArgs, UsageError } from './args.js';
@@ -102,10 +103,17 @@ async function runApplication(argv: string[], mode: ApplicationMode): Promise<nu
   const args = runArgs(argv);
   const loaded = await loadConfigFile(args.config);
   const logger = startLogging(loaded, mode === 'run' ? 'gateway' : 'broker', args.logLevel);
-  const application = await startApplication(loaded, { mode, logger, version: packageInfo().version });
-  if (mode === 'run') printHowToWatch(loaded, application.broker.listenerNames()[0]);
-  // Not `return 0`: main() sets process.exitCode from this, which would hide a failed stop.
-  return runUntilSignalled(application, logger);
+  // Under systemd (NOTIFY_SOCKET set): READY=1, watchdog, STOPPING=1, RELOADING=1. Opened first: a watchdog that
+  // cannot be fed fails the start now (exit 1) instead of a kill later.
+  const systemd = await openSystemd({ env: process.env, logger });
+  try {
+    const application = await startApplication(loaded, { mode, logger, version: packageInfo().version });
+    if (mode === 'run') printHowToWatch(loaded, application.broker.listenerNames()[0]);
+    // Not `return 0`: main() sets process.exitCode from this, which would hide a failed stop.
+    return await runUntilSignalled(systemd ? await systemd.running(application) : application, logger);
+  } finally {
+    systemd?.close();
+  }
 }
 
 /** The two lines a new user wants after `npm start`. */

@@ -295,6 +295,7 @@ export class DiskQueue {
       acknowledged: this.acknowledged,
       dropped: this.dropped,
       refused: this.refused,
+      writeFailure: describeFailure(this.writer.failure),
     };
   }
 
@@ -660,4 +661,9 @@ function validate(options: QueueOptions): void {
   if (!(options.maxBytes > 0)) throw new RangeError(`bridge queue maxBytes must be positive, got ${options.maxBytes}`);
   if (!(options.maxAgeMs > 0)) throw new RangeError(`bridge queue maxAgeMs must be positive, got ${options.maxAgeMs}`);
   if (options.segmentBytes !== undefined && !(options.segmentBytes > 0)) throw new RangeError(`bridge queue segmentBytes must be positive`);
+}
+
+function describeFailure(error: unknown): string | undefined {
+  if (error === undefined) return undefined;
+  return error instanceof Error ? error.message : String(error);
 }

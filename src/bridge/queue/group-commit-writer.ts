@@ -72,6 +72,11 @@ export class GroupCommitWriter {
     });
   }
 
+  /** The error that broke the writer, or undefined while it writes: the queue is refusing appends until reopened. */
+  get failure(): unknown {
+    return this.broken;
+  }
+
   /** Bytes of appends held in memory: waiting for a batch, or in the batch being written. */
   get bufferedBytes(): number {
     return this.waitingBytes + this.batchBytes;

@@ -64,6 +64,11 @@ export interface QueueStats {
   dropped: number;
   /** Appends rejected with QueueFullError (onFull: 'refuse'). */
   refused: number;
+  /**
+   * Why the writer broke (a failed write or fdatasync), or undefined while appends are written. Once set, every
+   * append is refused until the queue is reopened: the bridge reports itself failed, and the systemd watchdog stops.
+   */
+  writeFailure: string | undefined;
 }
 
 /** What the queue itself holds in memory, for tests and the bench: must stay bounded whatever the backlog. */
