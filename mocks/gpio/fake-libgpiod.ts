@@ -35,10 +35,20 @@ export interface FakeLibgpiod {
   cleanup(): Promise<void>;
 }
 
-const PI4_CHIPS = [
+/** gpiodetect on a Pi 4. */
+export const PI4_CHIPS = [
   { name: 'gpiochip0', label: 'pinctrl-bcm2711', lines: 58 },
   { name: 'gpiochip1', label: 'raspberrypi-exp-gpio', lines: 8 },
-];
+] as const;
+
+/** gpiodetect on a Pi 5 with a 6.6+ kernel: the RP1 is gpiochip0, the SoC's own blocks follow. */
+export const PI5_CHIPS = [
+  { name: 'gpiochip0', label: 'pinctrl-rp1', lines: 54 },
+  { name: 'gpiochip10', label: 'gpio-brcmstb@107d508500', lines: 32 },
+  { name: 'gpiochip11', label: 'gpio-brcmstb@107d508520', lines: 4 },
+  { name: 'gpiochip12', label: 'gpio-brcmstb@107d517c00', lines: 17 },
+  { name: 'gpiochip13', label: 'gpio-brcmstb@107d517c20', lines: 6 },
+] as const;
 
 /**
  * Shell scripts that behave like libgpiod's v1 or v2 tools closely enough for the chardev backend: same arguments,

@@ -88,7 +88,8 @@ async function findPiGpioChip(spawnFn: SpawnFn, gpiodetect: string, devRoot = '/
 
 /**
  * GPIO through the character device (`/dev/gpiochipN`), by running Debian's libgpiod tools: gpiomon streams
- * edges of inputs, and a long-lived gpioset holds each output. Works where sysfs GPIO is gone (Trixie).
+ * edges of inputs, and a long-lived gpioset holds each output. The kernel's supported GPIO interface; sysfs GPIO is
+ * deprecated, though Raspberry Pi kernels still build it.
  */
 export class ChardevGpioController implements GpioController {
   readonly backend = 'chardev';
