@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile, appendFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,19 +26,55 @@ export interface FakeLibgpiod {
   setOutput(offset: number, level: BitValue): Promise<void>;
   /** Make requests of a line fail with EBUSY, as when a kernel driver owns it. */
   setBusy(offset: number, busy: boolean): Promise<void>;
-  /** An edge as the kernel reports it to a running gpiomon (also updates the level). */
+  /**
+   * A change of the line's level, reported to the gpiomon holding the line as the kernel would: at once, or with
+   * gpiomon's `-p` after the kernel's debounce period.
+   */
   edge(offset: number, level: BitValue): Promise<void>;
   /** Whether a gpiomon or gpioset currently holds the line. */
   held(offset: number): boolean;
+  /** The consumer name the holder of the line gave (what gpioinfo shows), if held. */
+  consumer(offset: number): Promise<string | undefined>;
+  /** Kill the tool holding the line with SIGKILL (the kernel releases its lines). */
+  crash(offset: number): Promise<void>;
+  /** Long-lived fake tools (gpiomon, gpioset) still running. */
+  processes(): Promise<number>;
   /** Every invocation, as `tool arg arg...`. */
   calls(): Promise<string[]>;
   cleanup(): Promise<void>;
 }
 
-const PI4_CHIPS = [
+/** gpiodetect on a Pi 4. */
+export const PI4_CHIPS = [
   { name: 'gpiochip0', label: 'pinctrl-bcm2711', lines: 58 },
   { name: 'gpiochip1', label: 'raspberrypi-exp-gpio', lines: 8 },
-];
+] as const;
+
+/** gpiodetect on a Pi 5 with a 6.6+ kernel: the RP1 is gpiochip0, the SoC's own blocks follow. */
+export const PI5_CHIPS = [
+  { name: 'gpiochip0', label: 'pinctrl-rp1', lines: 54 },
+  { name: 'gpiochip10', label: 'gpio-brcmstb@107d508500', lines: 32 },
+  { name: 'gpiochip11', label: 'gpio-brcmstb@107d508520', lines: 4 },
+  { name: 'gpiochip12', label: 'gpio-brcmstb@107d517c00', lines: 17 },
+  { name: 'gpiochip13', label: 'gpio-brcmstb@107d517c20', lines: 6 },
+] as const;
+
+/** A v2 tool period (`30ms`, `500us`, `1s`; a bare number is milliseconds) in ms; 0 when absent. */
+function parsePeriodMs(text: string | undefined): number {
+  const match = /^(\d+)(us|ms|s)?$/.exec(text ?? '');
+  if (!match) return 0;
+  const value = Number(match[1]);
+  return match[2] === 'us' ? value / 1000 : match[2] === 's' ? value * 1000 : value;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Shell scripts that behave like libgpiod's v1 or v2 tools closely enough for the chardev backend: same arguments,
@@ -55,59 +91,85 @@ export async function createFakeLibgpiod(options: FakeLibgpiodOptions): Promise<
   const v2 = options.major === 2;
   const version = v2 ? '2.1.3' : '1.6.3';
 
+  // Options that take a value, per tool generation; everything else that is not a flag is a line (or v1's chip).
+  const valued = v2 ? '-c|-C|-b|-d|-e|-E|-F|-p|-t|-n|--idle-timeout' : '-B|-D|-F|-n|-m|-s|-u';
   const prelude = `#!/bin/sh
 S='${state}'
 echo "$(basename "$0") $*" >> "$S/calls.log"
 case "$1" in --version|-v) echo "$(basename "$0") (libgpiod) v${version}"; echo "Copyright (C) 2017-2023 Bartosz Golaszewski"; exit 0;; esac
 for last in "$@"; do :; done
-busy() { if [ -e "$S/busy-$1" ]; then echo "$(basename "$0"): unable to request lines on chip '/dev/gpiochip0': Device or resource busy" >&2; exit 1; fi; }
+all=" $* "
+# Positional arguments (v1: the chip first), the -F format, -C consumer, and whether --banner was given.
+pos=''; fmt=''; banner=''; consumer=''; period=''; skip=''
+for a in "$@"; do
+  if [ -n "$skip" ]; then [ "$skip" = -F ] && fmt="$a"; [ "$skip" = -C ] && consumer="$a"; [ "$skip" = -p ] && period="$a"; skip=''; continue; fi
+  case "$a" in ${valued}) skip="$a";; --banner) banner=1;; -*) ;; *) pos="$pos $a";; esac
+done
+${v2 ? '' : `set -- $pos; [ $# -gt 0 ] && shift; pos="$*"`}
+offs=''; for a in $pos; do offs="$offs \${a%%=*}"; done
+# A line the kernel has given to another request (or a driver) cannot be requested: EBUSY, as the tools report it.
+busy() { if [ -e "$S/busy-$1" ] || [ -e "$S/held-$1" ]; then echo "$(basename "$0"): unable to request lines on chip '/dev/gpiochip0': Device or resource busy" >&2; exit 1; fi; }
 lvl() { cat "$S/level-$1" 2>/dev/null || echo 0; }
-hold_until_signal() { trap 'rm -f "$S/held-$1"; kill $p 2>/dev/null; exit 0' TERM INT; touch "$S/held-$1"; while :; do sleep 1 </dev/null >/dev/null 2>&1 & p=$!; wait $p; done; }
+quoted_list() { n=0; for o in "$@"; do n=$((n+1)); done; i=0; out=''; for o in "$@"; do i=$((i+1)); if [ $i -eq 1 ]; then out="'$o'"; elif [ $i -eq $n ]; then out="$out and '$o'"; else out="$out, '$o'"; fi; done; echo "$out"; }
+release() { for o in $offs; do rm -f "$S/held-$o" "$S/owner-$o"; done; }
+# The kernel releases a process's lines however it ends: the trap is set before anything can signal the tool.
+hold() { for o in $offs; do busy "$o"; done; trap 'release; kill $p $t $w 2>/dev/null; rm -f "$S/fifo-$$"; exit 0' TERM INT; for o in $offs; do echo "$$" > "$S/owner-$o"; echo "\${consumer:-$(basename "$0")}" > "$S/held-$o"; done; }
+hold_until_signal() { while :; do sleep 1 </dev/null >/dev/null 2>&1 & p=$!; echo "$$ $p" > "$S/pids-$$"; wait $p; done; }
 `;
+  // gpiomon's event line: with -F the specifiers of tools/gpiomon.c (%E rising/falling, %e 1/2 in v2 and 1/0 in v1,
+  // %o offset, %c chip); without it v2's default "<seconds>.<ns>\t<edge>\t<chip> <offset>" (v1's differs, unused).
+  const monitorLoop = `n=0; while read -r edge off; do
+  n=$((n+1)); case "$edge" in rising) num=1;; *) num=${v2 ? 2 : 0};; esac
+  if [ -z "$fmt" ]; then printf '%s.%09d\\t%s\\tgpiochip0 %s\\n' "$n" 0 "$edge" "$off"
+  else printf '%s\\n' "$fmt" | sed -e "s/%E/$edge/g" -e "s/%e/$num/g" -e "s/%o/$off/g" -e "s/%c/gpiochip0/g"; fi
+done`;
   const scripts: Record<keyof GpiodToolPaths, string> = {
     gpiodetect: `${prelude}${chips.map((c) => `echo '${c.name} [${c.label}] (${c.lines} lines)'`).join('\n')}\n`,
     gpioinfo: `${prelude}echo 'gpiochip0 - 58 lines:'
 i=0
 while [ $i -lt 58 ]; do
   d=$(cat "$S/dir-$i" 2>/dev/null || echo input)
-  ${v2 ? `printf '\\tline %3d:\\t"GPIO%d"\\t%s\\n' $i $i $d` : `printf '\\tline %3d:\\t"GPIO%d"\\tunused\\t%s\\tactive-high\\n' $i $i $d`}
+  ${v2 ? `c=''; [ -e "$S/held-$i" ] && c=" consumer=\\"$(cat "$S/held-$i")\\""; printf '\\tline %3d:\\t"GPIO%d"\\t%s%s\\n' $i $i $d "$c"` : `printf '\\tline %3d:\\t"GPIO%d"\\tunused\\t%s\\tactive-high\\n' $i $i $d`}
   i=$((i+1))
 done
 `,
-    gpioget: `${prelude}${v2 ? 'case " $* " in *" -a "*) ;; *) echo input > "$S/dir-$last";; esac' : 'echo input > "$S/dir-$last"'}
+    gpioget: `${prelude}${v2 ? 'case "$all" in *" -a "*) ;; *) echo input > "$S/dir-$last";; esac' : 'echo input > "$S/dir-$last"'}
 busy "$last"
 v=$(lvl "$last")
 ${v2 ? `if [ "$v" = 1 ]; then echo "\\"$last\\"=active"; else echo "\\"$last\\"=inactive"; fi` : 'echo "$v"'}
 `,
     gpioset: `${prelude}case "$1" in --help|-h) echo "Usage: gpioset [OPTIONS] <line=value>..."; ${options.interactive ? `echo "  -i, --interactive\tset the lines then wait for additional set commands";` : ''} exit 0;; esac
-off=\${last%%=*}; val=\${last#*=}
-busy "$off"
-echo output > "$S/dir-$off"; echo "$val" > "$S/level-$off"
+hold
+for a in $pos; do echo output > "$S/dir-\${a%%=*}"; echo "\${a#*=}" > "$S/level-\${a%%=*}"; done
 ${
   v2
-    ? `case " $* " in
+    ? `[ -n "$banner" ] && echo "Setting line$([ $(echo $offs | wc -w) -gt 1 ] && echo s) $(quoted_list $offs)..."
+case "$all" in
   *" -i "*)
-    trap 'rm -f "$S/held-$off"; exit 0' TERM INT
-    touch "$S/held-$off"
+    echo "$$" > "$S/pids-$$"
     while printf 'gpioset> ' && IFS= read -r cmd; do
       case "$cmd" in
-        "set "*) kv=\${cmd#set }; echo "\${kv#*=}" > "$S/level-\${kv%%=*}";;
-        "get "*) l=\${cmd#get }; if [ "$(lvl "$l")" = 1 ]; then echo "\\"$l\\"=active"; else echo "\\"$l\\"=inactive"; fi;;
+        "set "*) for kv in \${cmd#set }; do echo "\${kv#*=}" > "$S/level-\${kv%%=*}"; done;;
+        "get "*) out=''; for l in \${cmd#get }; do if [ "$(lvl "$l")" = 1 ]; then out="$out \\"$l\\"=active"; else out="$out \\"$l\\"=inactive"; fi; done; echo "\${out# }";;
         exit) break;;
       esac
     done
-    rm -f "$S/held-$off"; exit 0;;
-  *) hold_until_signal "$off";;
+    release; exit 0;;
+  *) hold_until_signal;;
 esac`
-    : `case " $* " in *" --mode=signal "*) hold_until_signal "$off";; esac`
+    : `case "$all" in *" --mode=signal "*) hold_until_signal;; esac
+release`
 }
 `,
-    gpiomon: `${prelude}busy "$last"
-trap 'rm -f "$S/held-$last"; kill $t 2>/dev/null; exit 0' TERM INT
-: > "$S/events-$last"
-touch "$S/held-$last"
-tail -n +1 -f "$S/events-$last" & t=$!
-wait $t
+    gpiomon: `${prelude}hold
+ev="$S/events-$$"; : > "$ev"
+for o in $offs; do echo "$ev $period" > "$S/monitor-$o"; done
+fifo="$S/fifo-$$"; mkfifo "$fifo"
+${v2 ? `[ -n "$banner" ] && echo "Monitoring line$([ $(echo $offs | wc -w) -gt 1 ] && echo s) $(quoted_list $offs)..."` : ''}
+tail -n +1 -f "$ev" > "$fifo" & t=$!
+(${monitorLoop}) < "$fifo" & w=$!
+echo "$$ $t $w" > "$S/pids-$$"
+wait $w
 `,
   };
   const tools = {} as GpiodToolPaths;
@@ -119,6 +181,7 @@ wait $t
   }
 
   const file = (name: string, offset: number): string => join(state, `${name}-${offset}`);
+  const debounced: Record<number, { reported: BitValue; timer?: ReturnType<typeof setTimeout> }> = {};
   return {
     tools,
     devRoot,
@@ -138,13 +201,52 @@ wait $t
       else await rm(file('busy', offset), { force: true });
     },
     async edge(offset, level) {
-      // gpiomon empties its event file when it starts; on a loaded machine that can be after the caller's grace period.
-      for (let waited = 0; !existsSync(file('held', offset)) && waited < 2000; waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
+      // The event reaches the gpiomon that holds the line; on a loaded machine it may still be starting.
+      for (let waited = 0; !existsSync(file('monitor', offset)) && waited < 2000; waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
       await writeFile(file('level', offset), `${level}\n`);
-      const line = v2 ? `${level === 1 ? 'rising' : 'falling'} ${offset}` : `${level} ${offset}`;
-      await appendFile(file('events', offset), `${line}\n`);
+      const [events, period] = (await readFile(file('monitor', offset), 'utf8')).trim().split(' ');
+      const report = (value: BitValue) => appendFile(events!, `${value === 1 ? 'rising' : 'falling'} ${offset}\n`);
+      const debounceMs = parsePeriodMs(period);
+      if (debounceMs === 0) return report(level);
+      // gpiolib-cdev's debounce (gpiomon -p): an edge is reported once the line has been stable for the period,
+      // and only if the level differs from the last one reported; a glitch that returns reports nothing.
+      const line = (debounced[offset] ??= { reported: level === 1 ? 0 : 1 });
+      clearTimeout(line.timer);
+      line.timer = setTimeout(() => {
+        if (level !== line.reported) {
+          line.reported = level;
+          void report(level);
+        }
+      }, debounceMs);
     },
     held: (offset) => existsSync(file('held', offset)),
+    async consumer(offset) {
+      return (await readFile(file('held', offset), 'utf8').catch(() => '')).trim() || undefined;
+    },
+    async crash(offset) {
+      // SIGKILL, as the OOM killer or a crash would: no clean-up runs, and the kernel releases the lines.
+      const owner = (await readFile(file('owner', offset), 'utf8').catch(() => '')).trim();
+      if (!owner) throw new Error(`no tool holds line ${offset}`);
+      const pids = (await readFile(join(state, `pids-${owner}`), 'utf8').catch(() => owner)).trim().split(/\s+/).map(Number);
+      for (const entry of await readdir(state)) {
+        if (/^(owner|held|monitor)-\d+$/.test(entry) && (await readFile(join(state, entry), 'utf8').catch(() => '')).trim() === owner) {
+          const line = entry.split('-')[1]!;
+          await rm(file('held', Number(line)), { force: true });
+          await rm(file('monitor', Number(line)), { force: true });
+          await rm(file('owner', Number(line)), { force: true });
+        }
+      }
+      for (const pid of pids.reverse()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    },
+    async processes() {
+      return (await readdir(state)).filter((entry) => /^pids-\d+$/.test(entry) && isAlive(Number(entry.slice(5)))).length;
+    },
     async calls() {
       const text = await readFile(join(state, 'calls.log'), 'utf8').catch(() => '');
       return text.split('\n').filter(Boolean).map((line) => line.replaceAll(`${devRoot}/`, '/dev/'));

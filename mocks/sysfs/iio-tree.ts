@@ -14,18 +14,31 @@ export interface IioDht11Options {
   seed?: number;
 }
 
-/** The kernel dht11 driver keeps a frame for 2 s; reads within that window reuse it. */
+/**
+ * drivers/iio/humidity/dht11.c: DHT11_DATA_VALID_TIME (2 s) — a read within 2 s of the last decoded frame returns
+ * that frame without a start pulse. The frame is stamped when it is decoded, after the start pulse (at least 18 ms)
+ * and the 40 bits, so a read exactly 2 s after the previous one still gets the old frame.
+ */
 const FRAME_VALID_MS = 2000;
+const FRAME_DECODED_AFTER_MS = 25;
+/** How long the driver waits for the sensor's edges before it gives up with ETIMEDOUT (HZ, one second). */
+const EDGE_TIMEOUT_MS = 1000;
+/** A DHT does not answer a start pulse sent within ~2 s of the previous one (the datasheets' sampling period). */
+const SENSOR_REST_MS = 2000;
 
 /**
  * One `iio:deviceN` made by the dht11 overlay. Reading a value file through the tree's `fs` makes it fetch a new
- * frame (unless the last is < 2 s old), failing like the kernel: `timeout` or a disconnected sensor → ETIMEDOUT,
- * `eio`/`crc`/`nack` → EIO (the driver checks the checksum itself). `out-of-range` writes 0 / 0, `stuck` leaves the
- * files as they are. remove() deletes the node, as unloading the overlay would.
+ * frame (unless the last decoded one is < 2 s old), failing like the kernel: `timeout`, a disconnected sensor, or a
+ * start pulse sooner than 2 s after the previous one → ETIMEDOUT; `eio`/`crc`/`nack` → EIO (the driver checks the
+ * checksum itself). Only a decoded frame is cached, so a read after a failure sends a new start pulse at once, as
+ * the kernel does; `pulses` records them. `out-of-range` writes 0 / 0, `stuck` leaves the files as they are.
+ * remove() deletes the node, as unloading the overlay would.
  */
 class IioDht11Device extends FaultInjectable {
   private signals: { temperature: Signal; humidity: Signal };
   private frameAt: number | undefined;
+  /** Clock times of the start pulses the driver sent. */
+  readonly pulses: number[] = [];
 
   constructor(
     readonly name: string,
@@ -41,7 +54,6 @@ class IioDht11Device extends FaultInjectable {
   set(values: { temperature?: SignalInput; humidity?: SignalInput }): void {
     if (values.temperature !== undefined) this.signals.temperature = toSignal(values.temperature);
     if (values.humidity !== undefined) this.signals.humidity = toSignal(values.humidity);
-    this.frameAt = undefined;
   }
 
   async create(): Promise<void> {
@@ -58,12 +70,16 @@ class IioDht11Device extends FaultInjectable {
   /** Called by the tree's fs before a value file is read. */
   async fetchFrame(): Promise<void> {
     const now = this.clock.now();
-    if (this.frameAt !== undefined && now - this.frameAt < FRAME_VALID_MS) return;
-    if (!this.faults.connected) throw osError('ETIMEDOUT', 'read');
-    const fault = this.faults.take('timeout', 'eio', 'crc', 'nack', 'stuck', 'out-of-range');
+    if (this.frameAt !== undefined && now < this.frameAt + FRAME_VALID_MS) return;
+    const previous = this.pulses.at(-1);
+    this.pulses.push(now);
+    const unanswered = !this.faults.connected || (previous !== undefined && now - previous < SENSOR_REST_MS);
+    const fault = unanswered ? 'timeout' : this.faults.take('timeout', 'eio', 'crc', 'nack', 'stuck', 'out-of-range');
+    // The read blocks while the frame comes in, or until the driver gives up waiting for it.
+    await this.clock.sleep(fault === 'timeout' ? EDGE_TIMEOUT_MS : FRAME_DECODED_AFTER_MS);
     if (fault === 'timeout') throw osError('ETIMEDOUT', 'read');
     if (fault === 'eio' || fault === 'crc' || fault === 'nack') throw osError('EIO', 'read');
-    this.frameAt = now;
+    this.frameAt = this.clock.now();
     if (fault === 'stuck') return;
     if (fault === 'out-of-range') return this.write('0', '0');
     await this.writeValues(now);

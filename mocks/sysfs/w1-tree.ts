@@ -19,11 +19,18 @@ export interface Ds18b20Options {
   seed?: number;
 }
 
-/** The 9-byte scratchpad for a temperature register value, and the two w1_slave lines the kernel prints for it. */
-export function w1SlaveText(raw: number, options: { crcOk?: boolean } = {}): string {
+/** Scratchpad byte 6 before any conversion: with 85.00 °C in the register it marks a conversion that never ran. */
+export const DS18B20_POWER_ON_BYTE6 = 0x0c;
+
+/**
+ * The 9-byte scratchpad for a temperature register value, and the two w1_slave lines the kernel prints for it.
+ * After a conversion, genuine DS18B20s leave 0x10 minus the register's low nibble in byte 6 (as the DS18S20's
+ * COUNT_REMAIN); `countRemain` overrides it, e.g. with 0x0C for a failed conversion.
+ */
+export function w1SlaveText(raw: number, options: { crcOk?: boolean; countRemain?: number } = {}): string {
   const lsb = raw & 0xff;
   const msb = (raw >> 8) & 0xff;
-  const pad = [lsb, msb, 0x4b, 0x46, 0x7f, 0xff, 0x10 - (raw & 0x0f) || 0x10, 0x10];
+  const pad = [lsb, msb, 0x4b, 0x46, 0x7f, 0xff, options.countRemain ?? (0x10 - (raw & 0x0f) || 0x10), 0x10];
   const crc = dallasCrc8(pad);
   const sent = options.crcOk === false ? crc ^ 0x5a : crc;
   const hex = [...pad, sent].map((b) => b.toString(16).padStart(2, '0')).join(' ');
@@ -34,7 +41,7 @@ export function w1SlaveText(raw: number, options: { crcOk?: boolean } = {}): str
 
 /**
  * One DS18B20 under `bus/w1/devices`. Reading `w1_slave` or `temperature` through the tree's `fs` runs a
- * "conversion": `crc` → a `crc=.. NO` file, `out-of-range` → the 85 °C power-on value, `stuck` → the previous
+ * "conversion": `crc` → a `crc=.. NO` file, `out-of-range` → the power-on scratchpad (85 °C, byte 6 = 0x0C: the conversion did not run), `stuck` → the previous
  * file, `eio`/`nack` → EIO, `timeout` → ETIMEDOUT. disconnect() removes the slave directory (the master drops
  * slaves that stop answering its searches); reconnect() brings it back.
  */
@@ -96,12 +103,12 @@ export class W1Ds18b20Device implements FaultTarget {
     if (fault === 'timeout') throw osError('ETIMEDOUT', 'read');
     if (fault === 'eio' || fault === 'nack') throw osError('EIO', 'read');
     if (fault === 'stuck') return;
-    const raw = fault === 'out-of-range' ? 0x0550 : this.rawFor(this.clock.now());
-    await this.writeRaw(raw, fault !== 'crc');
+    if (fault === 'out-of-range') return this.writeRaw(0x0550, true, DS18B20_POWER_ON_BYTE6);
+    await this.writeRaw(this.rawFor(this.clock.now()), fault !== 'crc');
   }
 
-  private async writeRaw(raw: number, crcOk = true): Promise<void> {
-    const text = w1SlaveText(raw, { crcOk });
+  private async writeRaw(raw: number, crcOk = true, countRemain?: number): Promise<void> {
+    const text = w1SlaveText(raw, { crcOk, countRemain });
     await writeFile(join(this.dir, 'w1_slave'), text);
     await writeFile(join(this.dir, 'temperature'), `${/t=(-?\d+)/.exec(text)?.[1] ?? ''}\n`);
   }

@@ -55,7 +55,7 @@ export class ImplausibleReadingError extends HardwareError {
   readonly kind = 'invalid-value';
 }
 
-/** The backend cannot run on this system (no sysfs GPIO on Trixie, native module missing). */
+/** The backend cannot run on this system (a kernel without sysfs GPIO, libgpiod tools or a native module missing). */
 export class BackendUnavailableError extends HardwareError {
   readonly kind = 'unsupported';
 }

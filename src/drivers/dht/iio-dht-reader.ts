@@ -4,7 +4,7 @@ import type { DhtReader, DhtSample } from '../types.js';
 import { systemClock, type Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/logger.js';
 import { nodeSysfsReader, type SysfsReader } from '../onewire/sysfs-reader.js';
-import { DHT_MIN_INTERVAL_MS, MinIntervalGate } from './min-interval.js';
+import { DHT_MIN_INTERVAL_MS } from './min-interval.js';
 
 export interface IioDhtReaderOptions {
   /** `/sys` on a Pi; a temporary tree in tests. */
@@ -12,8 +12,9 @@ export interface IioDhtReaderOptions {
   /** `iio:device0`; default: the index-th IIO device whose `name` is `dht11`. */
   device?: string;
   index?: number;
-  /** Extra attempts after ETIMEDOUT / EIO (the kernel driver misses a frame now and then). */
+  /** Extra attempts after ETIMEDOUT / EIO (the kernel driver misses a frame now and then), each 2 s after the last. */
   retries?: number;
+  /** Least time from the end of one read to the start of the next (and so between two start pulses). */
   minIntervalMs?: number;
   /** For the rate limit (default systemClock). */
   clock?: Clock;
@@ -21,24 +22,37 @@ export interface IioDhtReaderOptions {
   logger?: Logger;
 }
 
+/** drivers/iio/humidity/dht11.c hands back its last decoded frame, without asking the sensor, for this long. */
+const KERNEL_FRAME_CACHE_MS = 2000;
+
 /**
  * A DHT11/DHT22 through the kernel's dht11 IIO driver (`dtoverlay=dht11,gpiopin=N`, which also handles DHT22):
  * in_temp_input and in_humidityrelative_input in milli-units. The kernel does the bit timing, so this works on
  * every Pi model including the 5.
+ *
+ * Timing follows the kernel driver: every read that finds no cached frame sends a start pulse, also right after a
+ * failed one (only a decoded frame is cached), and a DHT does not answer a pulse that comes within ~2 s of the last.
+ * So reads, retries included, start at least `minIntervalMs` after the previous read ended. The kernel stamps its
+ * frame when it has decoded it, some time after the read began; the spacing is therefore measured from the end.
  */
 export class IioDhtReader implements DhtReader {
   private readonly devicesDir: string;
   private readonly fs: SysfsReader;
   private readonly retries: number;
-  private readonly gate: MinIntervalGate;
+  private readonly minIntervalMs: number;
+  private readonly clock: Clock;
   private readonly logger: Logger | undefined;
   private deviceDir: string | undefined;
+  /** When the last read (successful or not) ended: a start pulse may have gone out before then. */
+  private lastEnd: number | undefined;
+  private lastFresh: { sample: DhtSample; end: number } | undefined;
 
   constructor(private readonly options: IioDhtReaderOptions = {}) {
     this.devicesDir = join(options.sysfsRoot ?? '/sys', 'bus', 'iio', 'devices');
     this.fs = options.fs ?? nodeSysfsReader;
     this.retries = options.retries ?? 1;
-    this.gate = new MinIntervalGate(options.minIntervalMs ?? DHT_MIN_INTERVAL_MS, options.clock ?? systemClock);
+    this.minIntervalMs = options.minIntervalMs ?? DHT_MIN_INTERVAL_MS;
+    this.clock = options.clock ?? systemClock;
     this.logger = options.logger?.child({ module: 'dht-iio' });
   }
 
@@ -57,16 +71,37 @@ export class IioDhtReader implements DhtReader {
   }
 
   async read(): Promise<DhtSample | undefined> {
-    if (!this.gate.tryAcquire()) return undefined;
+    if (this.lastEnd !== undefined && this.clock.now() - this.lastEnd < this.minIntervalMs) return undefined;
     for (let attempt = 0; ; attempt++) {
+      const start = this.clock.now();
+      let sample: DhtSample;
       try {
-        return await this.readOnce();
+        sample = await this.readOnce();
       } catch (error) {
+        this.lastEnd = this.clock.now();
         const transient = error instanceof HardwareError && (error.kind === 'timeout' || error.kind === 'io');
         if (!transient || attempt >= this.retries) throw error;
-        this.logger?.debug({ err: error, attempt }, 'dht11 read failed, retrying');
+        this.logger?.debug({ err: error, attempt }, 'dht11 read failed, retrying after the sensor\'s rest period');
+        await this.clock.sleep(this.lastEnd + this.minIntervalMs - this.clock.now());
+        continue;
       }
+      this.lastEnd = this.clock.now();
+      return this.fresh(sample, start);
     }
+  }
+
+  /**
+   * undefined for the kernel's cached copy of the previous frame: the same values, read while that frame (stamped
+   * no later than the end of our previous read) was still within the kernel's 2 s. Only reachable with a
+   * `minIntervalMs` below 2 s, or when something else read the device in between.
+   */
+  private fresh(sample: DhtSample, start: number): DhtSample | undefined {
+    const last = this.lastFresh;
+    if (last && start - last.end < KERNEL_FRAME_CACHE_MS && last.sample.temperature === sample.temperature && last.sample.humidity === sample.humidity) {
+      return undefined;
+    }
+    this.lastFresh = { sample, end: this.lastEnd! };
+    return sample;
   }
 
   async close(): Promise<void> {}

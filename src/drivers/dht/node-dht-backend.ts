@@ -38,8 +38,10 @@ async function loadNodeDht(): Promise<NodeDhtModule> {
 }
 
 /**
- * DHT11 / DHT22 / AM2302 through the optional native `node-dht-sensor` (bit-banged with bcm2835, or libgpiod when
- * built with --use_libgpiod=true: the default build cannot drive a Pi 5's RP1 GPIO).
+ * DHT11 / DHT22 / AM2302 through the optional native `node-dht-sensor`. Its default build bit-bangs the pin through
+ * the BCM2835's memory-mapped GPIO registers, which a Pi 5 does not have (its header GPIO is on the RP1). 0.4.5, the
+ * newest release on npm, can instead be built against libgpiod (--use_libgpiod=true), but only the v1 API
+ * (Bookworm); Trixie ships libgpiod 2, against which that build fails. Upstream's libgpiod 2 support is unreleased.
  */
 export async function openNodeDhtReader(options: NodeDhtReaderOptions): Promise<NodeDhtReader> {
   const device = `dht-gpio${options.pin}`;
@@ -53,34 +55,40 @@ export async function openNodeDhtReader(options: NodeDhtReaderOptions): Promise<
   const logger = options.logger?.child({ module: 'dht', device });
   const board = await readFile(options.boardModelPath ?? '/proc/device-tree/model', 'utf8').catch(() => '');
   if (board.includes('Raspberry Pi 5')) {
-    logger?.warn('node-dht-sensor needs to be built with --use_libgpiod=true on a Pi 5; consider the kernel dht11 overlay (backend: iio)');
+    logger?.warn(`node-dht-sensor's default build cannot drive a Pi 5's GPIO; use the kernel's driver: dtoverlay=dht11,gpiopin=${options.pin} and backend: iio`);
   }
-  return new NodeDhtReader(module, options, device);
+  return new NodeDhtReader(module, options, device, logger);
 }
 
 class NodeDhtReader implements DhtReader {
   private readonly gate: MinIntervalGate;
   private readonly clock: Clock;
   private lastFresh: { sample: DhtSample; at: number } | undefined;
+  /** Set once the library has said it cannot initialise: that does not change until the build or board does. */
+  private unusable: BackendUnavailableError | undefined;
 
   constructor(
     private readonly module: NodeDhtModule,
     private readonly options: NodeDhtReaderOptions,
-    private readonly device = `dht-gpio${options.pin}`,
+    private readonly device: string,
+    private readonly logger: Logger | undefined,
   ) {
     this.clock = options.clock ?? systemClock;
     this.gate = new MinIntervalGate(options.minIntervalMs ?? DHT_MIN_INTERVAL_MS, this.clock);
   }
 
   async read(): Promise<DhtSample | undefined> {
+    if (this.unusable) throw this.unusable;
     if (!this.gate.tryAcquire()) return undefined;
     let sample: DhtSample;
     try {
       const { temperature, humidity } = await this.module.promises.read(this.options.model === 'dht11' ? 11 : 22, this.options.pin);
       sample = { temperature, humidity };
     } catch (error) {
+      const message = (error as Error).message;
+      if (/failed to initiali[sz]e/i.test(message)) throw this.giveUp(message, error);
       // The library only says "failed to read sensor": no answer, bad timing and bad checksum look alike.
-      throw new HardwareIoError(this.device, `read failed: ${(error as Error).message}`, { cause: error });
+      throw new HardwareIoError(this.device, `read failed: ${message}`, { cause: error });
     }
     const at = this.clock.now();
     const cacheMs = this.options.libraryCacheMs ?? 3000;
@@ -90,6 +98,21 @@ class NodeDhtReader implements DhtReader {
     }
     this.lastFresh = { sample, at };
     return sample;
+  }
+
+  /**
+   * The library could not set up its GPIO access (the default build on a board without BCM2835 registers, such as a
+   * Pi 5, or no access to /dev/gpiomem). Retrying cannot help, so this is reported once and every later read fails
+   * at once with the same error.
+   */
+  private giveUp(message: string, cause: unknown): BackendUnavailableError {
+    this.unusable = new BackendUnavailableError(
+      this.device,
+      `node-dht-sensor: ${message}: it cannot access this board's GPIO (its default build needs BCM2835 registers, which a Pi 5 lacks); use the kernel's driver instead: dtoverlay=dht11,gpiopin=${this.options.pin} in /boot/firmware/config.txt and backend: iio`,
+      { cause },
+    );
+    this.logger?.error({ err: this.unusable.message }, 'node-dht-sensor failed to initialize; this sensor is not read again until the gateway restarts');
+    return this.unusable;
   }
 
   async close(): Promise<void> {}

@@ -28,9 +28,12 @@ export interface CreateGpioControllerOptions {
 }
 
 /**
- * The GPIO controller for this system. `auto` takes sysfs (onoff) when `/sys/class/gpio/export` exists and onoff
- * loads, else the character device (libgpiod tools) when a `/dev/gpiochip*` with a Pi pin controller exists, else
- * throws BackendUnavailableError, and the caller (the composition root) decides whether to fall back to simulation.
+ * The GPIO controller for this system. `auto` takes the character device (libgpiod tools) when a `/dev/gpiochip*`
+ * with a Pi pin controller exists and the tools run, else sysfs (onoff) when `/sys/class/gpio/export` exists and
+ * onoff loads, else throws BackendUnavailableError, and the caller (the composition root) decides whether to fall
+ * back to simulation. Both exist on current Raspberry Pi OS kernels (sysfs GPIO is still built in, e.g. on a Pi 5
+ * with 6.12); the character device is preferred because it is the interface the kernel maintains (sysfs GPIO is
+ * deprecated), it sets bias and debounces in the kernel, and its line offsets are BCM numbers with no base to add.
  */
 export async function createGpioController(options: CreateGpioControllerOptions): Promise<GpioController> {
   switch (options.backend) {
@@ -60,29 +63,35 @@ function createChardev(options: CreateGpioControllerOptions): Promise<ChardevGpi
 async function createAuto(options: CreateGpioControllerOptions): Promise<GpioController> {
   const logger = options.logger.child({ module: 'gpio' });
   const reasons: string[] = [];
-  const exportFile = join(options.sysfsRoot ?? '/sys', 'class', 'gpio', 'export');
-  if (await exists(exportFile)) {
-    try {
-      return await createSysfs(options);
-    } catch (error) {
-      if (!(error instanceof HardwareError)) throw error;
-      reasons.push(`sysfs: ${error.message}`);
-      logger.info({ err: error }, 'sysfs GPIO not usable, trying the character device');
-    }
-  } else {
-    reasons.push(`sysfs: ${exportFile} does not exist`);
-  }
   const devRoot = options.devRoot ?? '/dev';
   const chips = (await readdir(devRoot).catch(() => [] as string[])).filter((name) => /^gpiochip\d+$/.test(name));
   if (chips.length > 0) {
     try {
-      return await createChardev(options);
+      const chardev = await createChardev(options);
+      logger.info(
+        { backend: 'chardev', libgpiod: chardev.flavour.version },
+        `gpio backend auto: chardev, because the libgpiod tools (v${chardev.flavour.version}) are installed (preferred over sysfs: kernel bias and debounce, no numbering offset)`,
+      );
+      return chardev;
     } catch (error) {
       if (!(error instanceof HardwareError)) throw error;
       reasons.push(`chardev: ${error.message}`);
     }
   } else {
     reasons.push(`chardev: no ${join(devRoot, 'gpiochip*')}`);
+  }
+  const exportFile = join(options.sysfsRoot ?? '/sys', 'class', 'gpio', 'export');
+  if (await exists(exportFile)) {
+    try {
+      const sysfs = await createSysfs(options);
+      logger.info({ backend: 'sysfs', reason: reasons[0] }, `gpio backend auto: sysfs, because the character device is not usable: ${reasons[0]!.replace(/^chardev: /, '')}`);
+      return sysfs;
+    } catch (error) {
+      if (!(error instanceof HardwareError)) throw error;
+      reasons.push(`sysfs: ${error.message}`);
+    }
+  } else {
+    reasons.push(`sysfs: ${exportFile} does not exist`);
   }
   throw new BackendUnavailableError('gpio', `no usable GPIO backend (${reasons.join('; ')})`);
 }

@@ -70,7 +70,7 @@ export class SysfsGpioController implements GpioController {
     try {
       await access(exportFile, constants.F_OK);
     } catch (error) {
-      throw new BackendUnavailableError('gpio', `${exportFile} does not exist: no sysfs GPIO on this kernel (Raspberry Pi OS Trixie); use the chardev backend`, {
+      throw new BackendUnavailableError('gpio', `${exportFile} does not exist: this kernel is built without sysfs GPIO (CONFIG_GPIO_SYSFS); use the chardev backend`, {
         code: 'ENOENT',
         cause: error,
       });

@@ -40,7 +40,7 @@ async function listSysfsGpioChips(sysfsRoot = '/sys'): Promise<SysfsGpioChip[]> 
     entries = await readdir(classDir);
   } catch (error) {
     if (isCode(error, 'ENOENT')) {
-      throw new BackendUnavailableError(DEVICE, `${classDir} does not exist: this kernel has no sysfs GPIO (Raspberry Pi OS Trixie); use the chardev backend`, {
+      throw new BackendUnavailableError(DEVICE, `${classDir} does not exist: this kernel is built without sysfs GPIO (CONFIG_GPIO_SYSFS); use the chardev backend`, {
         code: 'ENOENT',
         cause: error,
       });
@@ -61,8 +61,9 @@ async function listSysfsGpioChips(sysfsRoot = '/sys'): Promise<SysfsGpioChip[]> 
 }
 
 /**
- * Finds the Pi's pin controller among the sysfs GPIO chips and returns its base, so that BCM n is sysfs base + n
- * (base 0 up to kernel 6.1, 512 on a Pi 3/4 and 571 on a Pi 5 from 6.6).
+ * Finds the Pi's pin controller among the sysfs GPIO chips and returns its base, so that BCM n is sysfs base + n.
+ * The base depends on board and kernel: 0 on a Pi 3/4 up to 6.1, 512 from 6.6; on a Pi 5 the RP1 was at 399 on
+ * 6.1 and is at 571 from 6.6. Finding the chip by its label copes with all of them.
  */
 export async function resolveSysfsNumbering(options: ResolveSysfsNumberingOptions = {}): Promise<SysfsNumbering> {
   const { sysfsRoot = '/sys', chipBase } = options;

@@ -38,21 +38,44 @@ describe('IioDhtReader on a temporary sysfs tree', () => {
     expect(await reader.read()).toEqual({ temperature: -10.1, humidity: 65.2 });
   });
 
-  it('no new sample within 2 s', async () => {
+  it('no new sample within 2 s of the last read\'s end, so never the kernel\'s cached frame', async () => {
     const { reader, clock, device } = await setup();
+    const t0 = clock.now();
     await reader.read();
+    expect(clock.now() - t0).toBe(25); // the read blocks while the frame comes in
     device.set({ temperature: 25 });
     clock.advance(1000);
     expect(await reader.read()).toBeUndefined();
-    clock.advance(1000);
+    // 2 s after the read began, but the kernel stamped its frame when it had decoded it: it would hand back the
+    // same frame without a start pulse.
+    clock.advance(975);
+    expect(await reader.read()).toBeUndefined();
+    expect(device.pulses).toEqual([t0]);
+    clock.advance(25);
     expect((await reader.read())?.temperature).toBe(25);
+    expect(device.pulses).toEqual([t0, t0 + 2025]);
   });
 
-  it('retries once on ETIMEDOUT / EIO, then fails typed with the code kept', async () => {
+  it('a repeated frame from the kernel\'s cache is no new sample (reads spaced closer than 2 s)', async () => {
+    const { clock, device, tree: t } = await setup();
+    const reader = new IioDhtReader({ sysfsRoot: t.root, fs: t.fs, clock, minIntervalMs: 500 });
+    expect(await reader.read()).toEqual({ temperature: 21.5, humidity: 40 });
+    clock.advance(1000);
+    expect(await reader.read()).toBeUndefined();
+    expect(device.pulses).toHaveLength(1);
+    clock.advance(1000);
+    expect(await reader.read()).toEqual({ temperature: 21.5, humidity: 40 });
+    expect(device.pulses).toHaveLength(2);
+  });
+
+  it('after ETIMEDOUT / EIO retries once, 2 s later (the sensor ignores a sooner start pulse); fails typed with the code kept', async () => {
     const { reader, clock, device } = await setup();
     device.inject({ kind: 'timeout' });
     expect(await reader.read()).toEqual({ temperature: 21.5, humidity: 40 });
-    clock.advance(2000);
+    const spacing = (pulses: number[]) => pulses.slice(1).map((at, i) => at - pulses[i]!);
+    expect(device.pulses).toHaveLength(2);
+    expect(Math.min(...spacing(device.pulses))).toBeGreaterThanOrEqual(2000);
+    clock.advance(3000);
     device.inject({ kind: 'timeout', count: 2 });
     await expect(reader.read()).rejects.toMatchObject({ constructor: HardwareTimeoutError, code: 'ETIMEDOUT' });
     clock.advance(2000);
@@ -64,6 +87,7 @@ describe('IioDhtReader on a temporary sysfs tree', () => {
     device.reconnect();
     clock.advance(2000);
     expect(await reader.read()).toEqual({ temperature: 21.5, humidity: 40 });
+    expect(Math.min(...spacing(device.pulses))).toBeGreaterThanOrEqual(2000);
   });
 
   it('garbage in a value file is a HardwareIoError', async () => {
@@ -79,7 +103,7 @@ describe('IioDhtReader on a temporary sysfs tree', () => {
     await expect(new IioDhtReader({ sysfsRoot: t.root, index: 1 }).read()).rejects.toBeInstanceOf(DeviceNotPresentError);
     await reader.read();
     await device.remove();
-    clock.advance(2000);
+    clock.advance(3000);
     await expect(reader.read()).rejects.toBeInstanceOf(DeviceNotPresentError);
   });
 
@@ -87,7 +111,7 @@ describe('IioDhtReader on a temporary sysfs tree', () => {
     const { reader, clock, device } = await setup();
     const sensor = new DhtSensor(reader, { model: 'dht22', clock });
     expect(await sensor.read()).toEqual({ temperature: 21.5, humidity: 40 });
-    clock.advance(2000);
+    clock.advance(3000);
     device.inject({ kind: 'out-of-range' });
     await expect(sensor.read()).rejects.toBeInstanceOf(ImplausibleReadingError);
   });

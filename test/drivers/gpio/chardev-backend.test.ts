@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BackendUnavailableError, DeviceBusyError, DeviceNotPresentError } from '../../../src/drivers/errors.js';
 import { ChardevGpioController } from '../../../src/drivers/gpio/chardev/chardev-backend.js';
 import type { BitValue, GpioController } from '../../../src/drivers/types.js';
-import { silentLogger } from '../../../src/util/logger.js';
+import { createLogger, silentLogger } from '../../../src/util/logger.js';
 import { createFakeLibgpiod } from '../../../mocks/gpio/fake-libgpiod.js';
 import type { FakeLibgpiod, FakeLibgpiodOptions } from '../../../mocks/gpio/fake-libgpiod.js';
 
@@ -13,10 +13,15 @@ afterEach(async () => {
   await Promise.all(fakes.splice(0).map((f) => f.cleanup()));
 });
 
-async function setup(options: FakeLibgpiodOptions, startupGraceMs = 40): Promise<{ fake: FakeLibgpiod; gpio: ChardevGpioController }> {
+let lines: string[] = [];
+const logs = (): string[] => lines;
+
+async function setup(options: FakeLibgpiodOptions, startupGraceMs = 40, restartDelaysMs?: number[]): Promise<{ fake: FakeLibgpiod; gpio: ChardevGpioController }> {
   const fake = await createFakeLibgpiod(options);
   fakes.push(fake);
-  const gpio = await ChardevGpioController.create({ logger: silentLogger(), tools: fake.tools, devRoot: fake.devRoot, startupGraceMs });
+  lines = [];
+  const logger = createLogger({ level: 'info' }, { write: (line: string) => void lines.push((JSON.parse(line) as { msg: string }).msg) });
+  const gpio = await ChardevGpioController.create({ logger, tools: fake.tools, devRoot: fake.devRoot, startupGraceMs, restartDelaysMs });
   controllers.push(gpio);
   return { fake, gpio };
 }
@@ -52,11 +57,10 @@ describe.each(flavours)('ChardevGpioController with libgpiod %s tools', (_name, 
     await settled(async () => expect(await fake.level(27)).toBe(0));
     await relay.close();
     await settled(() => expect(fake.held(27)).toBe(false));
-    const sets = (await fake.calls()).filter((c) => c.startsWith('gpioset') && !c.includes('--'));
-    const v1Sets = (await fake.calls()).filter((c) => c.startsWith('gpioset --mode'));
-    if (options.major === 1) expect(v1Sets).toEqual(['gpioset --mode=signal /dev/gpiochip0 27=0', 'gpioset --mode=signal /dev/gpiochip0 27=1', 'gpioset --mode=signal /dev/gpiochip0 27=0']);
-    else if (options.interactive) expect(sets).toEqual(['gpioset -c /dev/gpiochip0 -i 27=0']);
-    else expect(sets).toHaveLength(3);
+    const sets = (await fake.calls()).filter((c) => c.startsWith('gpioset') && !/--(version|help)/.test(c));
+    if (options.major === 1) expect(sets).toEqual(['gpioset --mode=signal /dev/gpiochip0 27=0', 'gpioset --mode=signal /dev/gpiochip0 27=1', 'gpioset --mode=signal /dev/gpiochip0 27=0']);
+    else if (options.interactive) expect(sets).toEqual(['gpioset --banner -C pi-edge-gateway -c /dev/gpiochip0 -i 27=0']);
+    else expect(sets).toEqual(['gpioset --banner -C pi-edge-gateway -c /dev/gpiochip0 27=0', 'gpioset --banner -C pi-edge-gateway -c /dev/gpiochip0 27=1', 'gpioset --banner -C pi-edge-gateway -c /dev/gpiochip0 27=0']);
   });
 
   it('streams debounced edges of an input from gpiomon, active-low applied', async () => {
@@ -76,7 +80,9 @@ describe.each(flavours)('ChardevGpioController with libgpiod %s tools', (_name, 
     expect(await button.read()).toBe(1);
     const calls = await fake.calls();
     expect(calls.find((c) => c.startsWith('gpiomon'))).toBe(
-      options.major === 1 ? 'gpiomon -b -F %e %o -B pull-up /dev/gpiochip0 17' : 'gpiomon -c /dev/gpiochip0 -e both -F %E %o -b pull-up 17',
+      options.major === 1
+        ? 'gpiomon -b -F %e %o -B pull-up /dev/gpiochip0 17'
+        : 'gpiomon --banner -C pi-edge-gateway -c /dev/gpiochip0 -e both -F %E %o -b pull-up -p 250ms 17',
     );
     await button.close();
     await settled(() => expect(fake.held(17)).toBe(false));
@@ -103,6 +109,65 @@ describe.each(flavours)('ChardevGpioController with libgpiod %s tools', (_name, 
   });
 });
 
+describe.each(flavours)('ChardevGpioController processes with libgpiod %s tools', (_name, options) => {
+  it('runs one gpiomon for all watched inputs of the chip, and a named consumer with v2', async () => {
+    const { fake, gpio } = await setup(options);
+    const seen: string[] = [];
+    const buttons = [5, 6, 13, 19];
+    for (const pin of buttons) {
+      const line = await gpio.openInput(pin, { edge: 'both', pull: 'up', debounceMs: 20 });
+      line.watch((v) => seen.push(`${pin}=${v}`));
+    }
+    const monitors = (await fake.calls()).filter((c) => c.startsWith('gpiomon'));
+    expect(monitors.at(-1)).toMatch(/ 5 6 13 19$/);
+    await settled(async () => expect(await fake.processes()).toBe(1));
+    expect(await fake.consumer(13)).toBe(options.major === 2 ? 'pi-edge-gateway' : 'gpiomon');
+    await fake.edge(13, 1);
+    await fake.edge(5, 1);
+    await settled(() => expect(seen.sort()).toEqual(['13=1', '5=1']));
+  });
+
+  it(`outputs: ${options.interactive ? 'one interactive gpioset for all outputs of the chip' : 'one gpioset per output (changing a level means a new process)'}`, async () => {
+    const { fake, gpio } = await setup(options);
+    const relays = [];
+    for (const pin of [20, 21, 26]) relays.push(await gpio.openOutput(pin, { initial: 0 }));
+    await relays[1]!.write(1);
+    await settled(async () => expect(await fake.level(21)).toBe(1));
+    expect(await fake.level(20)).toBe(0);
+    await settled(async () => expect(await fake.processes()).toBe(options.interactive ? 1 : 3));
+    expect(gpio.processCount).toBe(options.interactive ? 1 : 3);
+  });
+
+  it('restarts a gpiomon that dies, logs it, and fails reads only meanwhile', async () => {
+    const { fake, gpio } = await setup(options, 40, [300]);
+    const line = await gpio.openInput(17, { edge: 'both' });
+    const seen: BitValue[] = [];
+    line.watch((v) => seen.push(v));
+    await settled(() => expect(fake.held(17)).toBe(true));
+    await fake.crash(17);
+    await vi.waitFor(async () => expect(line.read()).rejects.toThrow(/killed by SIGKILL|gpiomon/), { timeout: 5000, interval: 5 });
+    // While it was down the button was pressed: the restart reads the level first, so the edge is not lost.
+    await fake.setLevel(17, 1);
+    await vi.waitFor(async () => expect(await line.read()).toBe(1), { timeout: 5000, interval: 20 });
+    expect(seen).toEqual([1]);
+    await fake.edge(17, 0);
+    await settled(() => expect(seen).toEqual([1, 0]));
+    expect(logs().some((l) => /restarting it in 300 ms/.test(l))).toBe(true);
+    await settled(() => expect(logs().some((l) => /restarted, its lines are available again/.test(l))).toBe(true));
+  });
+
+  it('restarts a gpioset that dies, keeping the level', async () => {
+    const { fake, gpio } = await setup(options, 40, [300]);
+    const relay = await gpio.openOutput(27, { initial: 1 });
+    await settled(() => expect(fake.held(27)).toBe(true));
+    await fake.crash(27);
+    await vi.waitFor(async () => expect(relay.read()).rejects.toThrow(/gpioset is not running/), { timeout: 5000, interval: 5 });
+    await vi.waitFor(async () => expect(await relay.read()).toBe(1), { timeout: 5000, interval: 20 });
+    expect(fake.held(27)).toBe(true);
+    expect(await fake.level(27)).toBe(1);
+  });
+});
+
 describe('ChardevGpioController', () => {
   it('keeps the level of a line already driven as an output with v2 (gpioget --as-is)', async () => {
     const { fake, gpio } = await setup({ major: 2 });
@@ -110,7 +175,7 @@ describe('ChardevGpioController', () => {
     const line = await gpio.openOutput(22, { initial: 0 });
     expect(await line.read()).toBe(1);
     await settled(async () => expect(await fake.level(22)).toBe(1));
-    expect(await fake.calls()).toContain('gpioget -a -c /dev/gpiochip0 22');
+    expect(await fake.calls()).toContain('gpioget -a -C pi-edge-gateway -c /dev/gpiochip0 22');
   });
 
   it('with v1 sets the initial level (reading would reconfigure the line)', async () => {

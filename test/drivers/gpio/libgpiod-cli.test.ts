@@ -34,13 +34,14 @@ describe('libgpiod CLI', () => {
 
   it('builds v1 and v2 command lines', () => {
     expect(getArgs(v1, '/dev/gpiochip0', 17, 'up')).toEqual(['-B', 'pull-up', '/dev/gpiochip0', '17']);
-    expect(getArgs(v2, '/dev/gpiochip0', 17, 'none')).toEqual(['-c', '/dev/gpiochip0', '-b', 'disabled', '17']);
+    expect(getArgs(v2, '/dev/gpiochip0', 17, 'none')).toEqual(['-C', 'pi-edge-gateway', '-c', '/dev/gpiochip0', '-b', 'disabled', '17']);
     expect(getArgs(v1, '/dev/gpiochip0', 17, 'none')).toEqual(['-B', 'disable', '/dev/gpiochip0', '17']);
-    expect(monitorArgs(v1, '/dev/gpiochip0', 4)).toEqual(['-b', '-F', '%e %o', '/dev/gpiochip0', '4']);
-    expect(monitorArgs(v2, '/dev/gpiochip4', 4, 'down')).toEqual(['-c', '/dev/gpiochip4', '-e', 'both', '-F', '%E %o', '-b', 'pull-down', '4']);
-    expect(holdArgs(v1, '/dev/gpiochip0', 27, 1)).toEqual(['--mode=signal', '/dev/gpiochip0', '27=1']);
-    expect(holdArgs(v2, '/dev/gpiochip0', 27, 0)).toEqual(['-c', '/dev/gpiochip0', '27=0']);
-    expect(holdArgs(v2i, '/dev/gpiochip0', 27, 0)).toEqual(['-c', '/dev/gpiochip0', '-i', '27=0']);
+    expect(monitorArgs(v1, '/dev/gpiochip0', [4, 17], 'up', 30)).toEqual(['-b', '-F', '%e %o', '-B', 'pull-up', '/dev/gpiochip0', '4', '17']);
+    expect(monitorArgs(v2, '/dev/gpiochip4', [4], 'down')).toEqual(['--banner', '-C', 'pi-edge-gateway', '-c', '/dev/gpiochip4', '-e', 'both', '-F', '%E %o', '-b', 'pull-down', '4']);
+    expect(monitorArgs(v2, '/dev/gpiochip0', [4, 17], undefined, 30)).toEqual(['--banner', '-C', 'pi-edge-gateway', '-c', '/dev/gpiochip0', '-e', 'both', '-F', '%E %o', '-p', '30ms', '4', '17']);
+    expect(holdArgs(v1, '/dev/gpiochip0', new Map([[27, 1]]))).toEqual(['--mode=signal', '/dev/gpiochip0', '27=1']);
+    expect(holdArgs(v2, '/dev/gpiochip0', new Map([[27, 0]]))).toEqual(['--banner', '-C', 'pi-edge-gateway', '-c', '/dev/gpiochip0', '27=0']);
+    expect(holdArgs(v2i, '/dev/gpiochip0', new Map([[17, 1], [27, 0]]))).toEqual(['--banner', '-C', 'pi-edge-gateway', '-c', '/dev/gpiochip0', '-i', '17=1', '27=0']);
   });
 
   it('parses gpioget and gpiomon output of both versions', () => {

@@ -126,7 +126,7 @@ describe('SysfsGpioController', () => {
     await expect(gpio.openInput(18)).rejects.toBeInstanceOf(HardwareIoError);
   });
 
-  it('is unavailable without /sys/class/gpio (Trixie), when onoff is missing, or when export is not writable', async () => {
+  it('is unavailable without /sys/class/gpio (a kernel without CONFIG_GPIO_SYSFS), when onoff is missing, or when export is not writable', async () => {
     const trixie = await createSysfsGpioTree('pi5-6.6', { withClassGpio: false });
     trees.push(trixie);
     const load = vi.fn();

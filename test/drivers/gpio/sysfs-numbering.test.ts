@@ -19,7 +19,10 @@ describe('resolveSysfsNumbering', () => {
     ['pi3-6.1', 'pinctrl-bcm2835', 0, 17],
     ['pi4-6.1', 'pinctrl-bcm2711', 0, 17],
     ['pi4-6.6', 'pinctrl-bcm2711', 512, 529],
+    ['pi5-6.1', 'pinctrl-rp1', 399, 416],
     ['pi5-6.6', 'pinctrl-rp1', 571, 588],
+    ['pi5-6.12', 'pinctrl-rp1', 571, 588],
+    ['pi4-trixie', 'pinctrl-bcm2711', 512, 529],
   ])('%s: picks %s at base %i (GPIO17 = sysfs %i)', async (profile, label, base, gpio17) => {
     const { root } = await tree(profile);
     const numbering = await resolveSysfsNumbering({ sysfsRoot: root });
@@ -52,7 +55,7 @@ describe('resolveSysfsNumbering', () => {
     expect((await resolveSysfsNumbering({ sysfsRoot: trixie.root, chipBase: 571 })).base).toBe(571);
   });
 
-  it('reports a missing /sys/class/gpio (Trixie) as BackendUnavailableError', async () => {
+  it('reports a missing /sys/class/gpio (kernel without CONFIG_GPIO_SYSFS) as BackendUnavailableError', async () => {
     const { root } = await tree('pi5-6.6', { withClassGpio: false });
     await expect(resolveSysfsNumbering({ sysfsRoot: root })).rejects.toBeInstanceOf(BackendUnavailableError);
   });

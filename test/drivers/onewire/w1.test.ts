@@ -69,12 +69,49 @@ describe('W1SysfsBus on a temporary sysfs tree', () => {
     await expect(new W1SysfsBus({ sysfsRoot: tree!.root }).readTemperature(sensor.id)).rejects.toBeInstanceOf(ChecksumError);
   });
 
-  it('85 °C is retried: implausible unless the second conversion confirms it', async () => {
+  it('a failed conversion (85.00 or 127.94 °C with scratchpad byte 6 = 0x0C) is a failed read, however often it repeats', async () => {
     const { bus, sensor } = await setup();
-    sensor.inject({ kind: 'out-of-range' });
-    expect(await bus.readTemperature(sensor.id)).toBe(21.5);
     sensor.inject({ kind: 'out-of-range', count: 2 });
-    expect(await bus.readTemperature(sensor.id)).toBe(85);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const error = await bus.readTemperature(sensor.id).catch((e: unknown) => e);
+      expect(error).toMatchObject({ constructor: HardwareIoError, code: 'EIO' });
+      expect((error as Error).message).toMatch(/conversion failed.*85/);
+    }
+    expect(await bus.readTemperature(sensor.id)).toBe(21.5);
+    // The power-on scratchpad, byte for byte as a DS18B20 reads before any conversion (datasheet, table 1).
+    await writeFile(join(sensor.dir, 'w1_slave'), '50 05 4b 46 7f ff 0c 10 1c : crc=1c YES\n50 05 4b 46 7f ff 0c 10 1c t=85000\n');
+    await expect(new W1SysfsBus({ sysfsRoot: tree!.root }).readTemperature(sensor.id)).rejects.toThrow(/conversion failed/);
+    await writeFile(join(sensor.dir, 'w1_slave'), w1SlaveText(0x07ff, { countRemain: 0x0c })); // 127.94: too little power
+    await expect(new W1SysfsBus({ sysfsRoot: tree!.root }).readTemperature(sensor.id)).rejects.toThrow(/conversion failed.*127\.93/);
+  });
+
+  it('a real 85 °C (byte 6 is not 0x0C) is a reading', async () => {
+    const { sensor } = await setup();
+    await writeFile(join(sensor.dir, 'w1_slave'), w1SlaveText(0x0550));
+    expect(parseW1Slave(w1SlaveText(0x0550)).scratchpad[6]).toBe(0x10);
+    expect(await new W1SysfsBus({ sysfsRoot: tree!.root }).readTemperature(sensor.id)).toBe(85);
+  });
+
+  it('an all-zero scratchpad (CRC 0 matches) is a failed read, not 0 °C', async () => {
+    const { sensor } = await setup();
+    await writeFile(join(sensor.dir, 'w1_slave'), '00 00 00 00 00 00 00 00 00 : crc=00 YES\n00 00 00 00 00 00 00 00 00 t=0\n');
+    expect(dallasCrc8([0, 0, 0, 0, 0, 0, 0, 0])).toBe(0);
+    const error = await new W1SysfsBus({ sysfsRoot: tree!.root }).readTemperature(sensor.id).catch((e: unknown) => e);
+    expect(error).toMatchObject({ constructor: HardwareIoError, code: 'EIO' });
+    expect((error as Error).message).toMatch(/all-zero scratchpad/);
+  });
+
+  it('85 °C from the plain temperature file (no scratchpad to tell) is re-read, and refused when it repeats', async () => {
+    const { sensor, tree: t } = await setup();
+    const plain = new W1SysfsBus({ sysfsRoot: t.root, fs: t.fs, source: 'temperature' });
+    sensor.inject({ kind: 'out-of-range' });
+    expect(await plain.readTemperature(sensor.id)).toBe(21.5);
+    sensor.inject({ kind: 'out-of-range', count: 2 });
+    await expect(plain.readTemperature(sensor.id)).rejects.toThrow(/85 °C twice/);
+  });
+
+  it('a value beyond the DS18B20 range is implausible', async () => {
+    const { sensor } = await setup();
     await writeFile(join(sensor.dir, 'w1_slave'), w1SlaveText(0x07d1)); // 125.0625 °C
     await expect(new W1SysfsBus({ sysfsRoot: tree!.root }).readTemperature(sensor.id)).rejects.toBeInstanceOf(ImplausibleReadingError);
   });

@@ -13,15 +13,20 @@ import {
   getAsIsArgs,
   gpioinfoArgs,
   holdArgs,
+  MONITOR_BANNER,
   monitorArgs,
   parseGetOutput,
   parseGpiodetect,
   parseInfoDirection,
   parseLibgpiodVersion,
   parseMonitorLine,
+  parseSetterAnswer,
+  SET_BANNER,
 } from './libgpiod-cli.js';
 import type { DetectedChip, LibgpiodFlavour } from './libgpiod-cli.js';
-import { createDefaultSpawn, runTool, ToolProcess } from './tool-process.js';
+import { SupervisedTool } from './supervised-tool.js';
+import type { ToolSpec } from './supervised-tool.js';
+import { createDefaultSpawn, runTool } from './tool-process.js';
 import type { SpawnFn } from './tool-process.js';
 
 export interface GpiodToolPaths {
@@ -41,10 +46,12 @@ export interface ChardevGpioOptions {
   /** Executable names or paths of the libgpiod tools. */
   tools?: Partial<GpiodToolPaths>;
   spawn?: SpawnFn;
-  /** How long a long-lived tool must stay up to count as having requested its line (v1 prints nothing). */
+  /** How long a long-lived v1 tool must stay up to count as having requested its lines (v1 prints no banner). */
   startupGraceMs?: number;
-  /** Limit for one-shot tools (gpioget, gpioinfo...) and interactive acknowledgements. */
+  /** Limit for one-shot tools (gpioget, gpioinfo...), banners and interactive acknowledgements. */
   commandTimeoutMs?: number;
+  /** Waits before restarting a gpiomon or gpioset that died; the last repeats. */
+  restartDelaysMs?: readonly number[];
 }
 
 interface Context {
@@ -54,7 +61,10 @@ interface Context {
   spawn: SpawnFn;
   graceMs: number;
   timeoutMs: number;
+  restartDelaysMs: readonly number[] | undefined;
   logger: Logger;
+  /** The per-line gpiosets (v1, non-interactive v2) of this controller. */
+  outputHolders: Set<SupervisedTool>;
 }
 
 const invertIf = (value: BitValue, activeLow: boolean): BitValue => (activeLow ? (value === 1 ? 0 : 1) : value);
@@ -87,15 +97,27 @@ async function findPiGpioChip(spawnFn: SpawnFn, gpiodetect: string, devRoot = '/
 }
 
 /**
- * GPIO through the character device (`/dev/gpiochipN`), by running Debian's libgpiod tools: gpiomon streams
- * edges of inputs, and a long-lived gpioset holds each output. Works where sysfs GPIO is gone (Trixie).
+ * GPIO through the character device (`/dev/gpiochipN`), by running Debian's libgpiod tools: one gpiomon streams the
+ * edges of all watched inputs of the chip (one per distinct bias/debounce), and with v2's interactive gpioset one
+ * process holds all outputs; v1 and non-interactive v2 need one gpioset per output (see holdArgs). A tool that dies
+ * is restarted; its lines fail with its error until then. The kernel's supported GPIO interface; sysfs GPIO is
+ * deprecated, though Raspberry Pi kernels still build it.
  */
 export class ChardevGpioController implements GpioController {
   readonly backend = 'chardev';
   private readonly registry: LineRegistry;
+  private readonly monitors = new Map<string, MonitorGroup>();
+  private setter: SetterGroup | undefined;
 
   private constructor(private readonly context: Context) {
     this.registry = new LineRegistry(context.chip.lines);
+  }
+
+  /** Running long-lived tools: gpiomon groups plus the shared or per-line gpiosets, for diagnostics and tests. */
+  get processCount(): number {
+    let count = [...this.monitors.values()].filter((group) => group.running).length;
+    if (this.setter?.running) count++;
+    return count + [...this.context.outputHolders].filter((tool) => tool.process !== undefined).length;
   }
 
   get flavour(): LibgpiodFlavour {
@@ -117,21 +139,224 @@ export class ChardevGpioController implements GpioController {
       { chip: chip.label, device: chip.path, libgpiod: flavour.version, interactiveSet: flavour.interactiveSet },
       `gpio backend: chardev via libgpiod v${flavour.version} tools on ${chip.name} [${chip.label}]`,
     );
-    return new ChardevGpioController({ flavour, chip, tools, spawn: spawnFn, graceMs: options.startupGraceMs ?? 150, timeoutMs, logger });
+    return new ChardevGpioController({
+      flavour,
+      chip,
+      tools,
+      spawn: spawnFn,
+      graceMs: options.startupGraceMs ?? 150,
+      timeoutMs,
+      restartDelaysMs: options.restartDelaysMs,
+      logger,
+      outputHolders: new Set(),
+    });
   }
 
   openInput(bcm: number, options: GpioInputOptions = {}): Promise<GpioLine> {
-    return this.registry.open(bcm, () => ChardevInputLine.open(this.context, bcm, options, () => this.registry.delete(bcm)));
+    return this.registry.open(bcm, () => ChardevInputLine.open(this.context, bcm, options, (key) => this.monitor(key, options), () => this.registry.delete(bcm)));
   }
 
   openOutput(bcm: number, options: GpioOutputOptions = {}): Promise<GpioLine> {
-    return this.registry.open(bcm, () => ChardevOutputLine.open(this.context, bcm, options, () => this.registry.delete(bcm)));
+    const shared = this.context.flavour.interactiveSet ? (this.setter ??= new SetterGroup(this.context)) : undefined;
+    return this.registry.open(bcm, () => ChardevOutputLine.open(this.context, bcm, options, shared, () => this.registry.delete(bcm)));
   }
 
   async close(): Promise<void> {
     await this.registry.closeAll();
+    await Promise.all([...this.monitors.values()].map((group) => group.close()));
+    await this.setter?.close();
+  }
+
+  /** The gpiomon group for inputs with these settings (the tools apply one bias and debounce per request). */
+  private monitor(key: string, options: GpioInputOptions): MonitorGroup {
+    let group = this.monitors.get(key);
+    if (!group) {
+      group = new MonitorGroup(this.context, options.pull, this.context.flavour.major === 2 ? (options.debounceMs ?? 0) : 0);
+      this.monitors.set(key, group);
+    }
+    return group;
   }
 }
+
+interface MonitoredLine {
+  onLevel(raw: BitValue): void;
+  onDown(error: HardwareError): void;
+  onUp(): void;
+  /** Reads the level while no gpiomon holds the line, so edges missed while it was down are caught up. */
+  resync(): Promise<void>;
+}
+
+/** One gpiomon for every watched input of the chip with the same bias and debounce. */
+class MonitorGroup {
+  private readonly lines = new Map<number, MonitoredLine>();
+  private readonly tool: SupervisedTool;
+
+  constructor(
+    private readonly context: Context,
+    pull: Pull | undefined,
+    debounceMs: number,
+  ) {
+    const device = `${context.chip.name} gpiomon`;
+    this.tool = new SupervisedTool(
+      (): ToolSpec | undefined =>
+        this.lines.size === 0
+          ? undefined
+          : {
+              command: context.tools.gpiomon,
+              args: monitorArgs(context.flavour, context.chip.path, [...this.lines.keys()].sort((a, b) => a - b), pull, debounceMs),
+              banner: context.flavour.major === 2 ? MONITOR_BANNER : undefined,
+            },
+      {
+        spawn: context.spawn,
+        logger: context.logger,
+        device,
+        graceMs: context.graceMs,
+        timeoutMs: context.timeoutMs,
+        restartDelaysMs: context.restartDelaysMs,
+        onLine: (text) => {
+          const event = parseMonitorLine(text);
+          if (event) this.lines.get(event.offset)?.onLevel(event.level);
+        },
+        beforeStart: async () => {
+          for (const line of this.lines.values()) await line.resync();
+        },
+        onDown: (error) => this.lines.forEach((line) => line.onDown(error)),
+        onUp: () => this.lines.forEach((line) => line.onUp()),
+      },
+    );
+  }
+
+  get running(): boolean {
+    return this.tool.process !== undefined;
+  }
+
+  /** Adds the line to the request: gpiomon restarts with all lines (edges on the others are not seen meanwhile). */
+  async add(offset: number, line: MonitoredLine): Promise<void> {
+    this.lines.set(offset, line);
+    try {
+      await this.tool.restart();
+    } catch (error) {
+      this.lines.delete(offset);
+      // The others were released by the attempt: take them back.
+      if (this.lines.size > 0) await this.tool.restart().catch(() => {});
+      throw error;
+    }
+  }
+
+  async remove(offset: number): Promise<void> {
+    if (!this.lines.delete(offset)) return;
+    await this.tool.restart().catch((error: unknown) => this.context.logger.error({ err: error }, 'gpiomon could not be restarted without a closed line'));
+  }
+
+  close(): Promise<void> {
+    this.lines.clear();
+    return this.tool.close();
+  }
+}
+
+/** One interactive v2 gpioset holding every output of the chip; levels change through `set`, confirmed by `get`. */
+class SetterGroup {
+  private readonly levels = new Map<number, BitValue>();
+  private readonly lines = new Map<number, { onDown(error: HardwareError): void; onUp(): void }>();
+  private readonly acks: { offset: number; resolve: (raw: BitValue) => void }[] = [];
+  private readonly tool: SupervisedTool;
+
+  constructor(private readonly context: Context) {
+    this.tool = new SupervisedTool(
+      (): ToolSpec | undefined =>
+        this.levels.size === 0 ? undefined : { command: context.tools.gpioset, args: holdArgs(context.flavour, context.chip.path, this.levels), banner: SET_BANNER },
+      {
+        spawn: context.spawn,
+        logger: context.logger,
+        device: `${context.chip.name} gpioset`,
+        graceMs: context.graceMs,
+        timeoutMs: context.timeoutMs,
+        restartDelaysMs: context.restartDelaysMs,
+        onLine: (text) => {
+          const answer = parseSetterAnswer(text);
+          if (!answer) return;
+          const index = this.acks.findIndex((ack) => ack.offset === answer.offset);
+          if (index >= 0) this.acks.splice(index, 1)[0]!.resolve(answer.raw);
+        },
+        onDown: (error) => this.lines.forEach((line) => line.onDown(error)),
+        onUp: () => this.lines.forEach((line) => line.onUp()),
+      },
+    );
+  }
+
+  get running(): boolean {
+    return this.tool.process !== undefined;
+  }
+
+  /**
+   * Adds the output: gpioset restarts with every line at its current level. Between the old process exiting and the
+   * new one requesting the lines they are released for a moment (see docs/gpio.md, "Restarts").
+   */
+  async add(offset: number, raw: BitValue, line: { onDown(error: HardwareError): void; onUp(): void }): Promise<void> {
+    this.levels.set(offset, raw);
+    this.lines.set(offset, line);
+    try {
+      await this.tool.restart();
+      const applied = await this.ask(offset);
+      if (applied !== raw) throw new HardwareIoError(lineName(offset), `gpioset reports ${applied} after requesting ${raw}`);
+    } catch (error) {
+      this.levels.delete(offset);
+      this.lines.delete(offset);
+      if (this.levels.size > 0) await this.tool.restart().catch(() => {});
+      throw error;
+    }
+  }
+
+  async set(offset: number, raw: BitValue): Promise<void> {
+    const process = this.tool.process;
+    if (!process) throw new HardwareIoError(lineName(offset), 'write: gpioset is not running (see the log)');
+    process.write(`set ${offset}=${raw}\n`);
+    const applied = await this.ask(offset);
+    if (applied !== raw) throw new HardwareIoError(lineName(offset), `gpioset reports ${applied} after set ${raw}`);
+    this.levels.set(offset, raw);
+  }
+
+  async remove(offset: number): Promise<void> {
+    this.lines.delete(offset);
+    if (!this.levels.delete(offset)) return;
+    await this.tool.restart().catch((error: unknown) => this.context.logger.error({ err: error }, 'gpioset could not be restarted without a closed line'));
+  }
+
+  close(): Promise<void> {
+    this.levels.clear();
+    this.lines.clear();
+    return this.tool.close();
+  }
+
+  /** `get <offset>` and its answer, which also proves that the commands before it were applied. */
+  private async ask(offset: number): Promise<BitValue> {
+    const process = this.tool.process;
+    if (!process) throw new HardwareIoError(lineName(offset), 'gpioset is not running (see the log)');
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let ack: { offset: number; resolve: (raw: BitValue) => void } | undefined;
+    const answer = new Promise<BitValue>((resolve) => {
+      ack = { offset, resolve };
+      this.acks.push(ack);
+    });
+    process.write(`get ${offset}\n`);
+    const outcome = await Promise.race([
+      answer.then((raw) => ({ raw })),
+      process.exited.then((status) => ({ error: process.failure(status) })),
+      new Promise<{ error: HardwareError }>((resolve) => {
+        timer = setTimeout(() => resolve({ error: new HardwareTimeoutError(lineName(offset), 'gpioset did not answer', { code: 'ETIMEDOUT' }) }), this.context.timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if ('error' in outcome) {
+      const index = this.acks.indexOf(ack!);
+      if (index >= 0) this.acks.splice(index, 1);
+      throw outcome.error;
+    }
+    return outcome.raw;
+  }
+}
+
+
 
 async function readLine(context: Context, bcm: number, pull: Pull | undefined): Promise<BitValue> {
   const { flavour, chip, tools } = context;
@@ -144,7 +369,7 @@ async function readLine(context: Context, bcm: number, pull: Pull | undefined): 
 class ChardevInputLine implements GpioLine {
   private readonly listeners: ListenerSet;
   private debouncer: EdgeDebouncer | undefined;
-  private monitor: ToolProcess | undefined;
+  private group: MonitorGroup | undefined;
   private failure: HardwareError | undefined;
   private level: BitValue = 0;
   private closed = false;
@@ -158,9 +383,15 @@ class ChardevInputLine implements GpioLine {
     this.listeners = new ListenerSet({ onError: (error) => context.logger.error({ err: error, bcm }, 'gpio listener failed') });
   }
 
-  static async open(context: Context, bcm: number, options: GpioInputOptions, onClose: () => void): Promise<ChardevInputLine> {
+  static async open(
+    context: Context,
+    bcm: number,
+    options: GpioInputOptions,
+    monitor: (key: string) => MonitorGroup,
+    onClose: () => void,
+  ): Promise<ChardevInputLine> {
     const line = new ChardevInputLine(context, bcm, options, onClose);
-    await line.start();
+    await line.start(monitor);
     return line;
   }
 
@@ -168,44 +399,54 @@ class ChardevInputLine implements GpioLine {
     return this.options.activeLow ?? false;
   }
 
+  /** With v2 the kernel debounces (gpiomon -p); the gateway's debouncer then only filters by edge. */
+  private get gatewayDebounceMs(): number {
+    return this.context.flavour.major === 2 ? 0 : (this.options.debounceMs ?? 0);
+  }
+
   /**
-   * Reads the level, then (for edges) leaves gpiomon holding the line and tracks the level from its events: while
-   * it runs, gpioget could not request the line. An edge in the few ms between the two is not seen.
+   * Reads the level, then (for edges) joins the chip's gpiomon, which holds the line, and tracks the level from its
+   * events: while it runs, gpioget could not request the line. An edge in the few ms between the two is not seen.
    */
-  private async start(): Promise<void> {
+  private async start(monitor: (key: string) => MonitorGroup): Promise<void> {
     const { context, bcm, options } = this;
     this.level = invertIf(await readLine(context, bcm, options.pull), this.activeLow);
     const edge = options.edge ?? 'both';
     if (edge !== 'none') {
-      this.debouncer = new EdgeDebouncer({ edge, debounceMs: options.debounceMs ?? 0, initial: this.level, onEdge: (value) => this.listeners.emit(value) });
-      const args = monitorArgs(context.flavour, context.chip.path, bcm, options.pull);
-      const monitor = ToolProcess.start(context.spawn, context.tools.gpiomon, args, lineName(bcm), (text) => this.onEvent(text));
-      this.monitor = monitor;
+      this.debouncer = new EdgeDebouncer({ edge, debounceMs: this.gatewayDebounceMs, initial: this.level, onEdge: (value) => this.listeners.emit(value) });
+      const debounce = context.flavour.major === 2 ? (options.debounceMs ?? 0) : 0;
+      const group = monitor(`${options.pull ?? '-'}|${debounce}`);
       try {
-        await monitor.started(context.graceMs);
+        await group.add(bcm, {
+          onLevel: (raw) => this.onLevel(raw),
+          onDown: (error) => {
+            this.failure = error;
+          },
+          onUp: () => {
+            this.failure = undefined;
+          },
+          resync: async () => {
+            // Skipped for the line being added (its level was just read); catches up on edges missed while down.
+            if (this.group) this.onLevel(await readLine(context, bcm, options.pull));
+          },
+        });
       } catch (error) {
         this.debouncer.dispose();
         throw error;
       }
-      void monitor.exited.then((status) => {
-        if (this.closed) return;
-        this.failure = monitor.failure(status);
-        context.logger.error({ err: this.failure, bcm }, 'gpiomon stopped; edges on this line are lost until it is reopened');
-      });
+      this.group = group;
     }
     context.logger.info({ bcm, chip: context.chip.name, edge, activeLow: this.activeLow, pull: options.pull }, `${lineName(bcm)} → ${context.chip.name} line ${bcm}: input`);
   }
 
-  private onEvent(text: string): void {
-    const event = parseMonitorLine(text);
-    if (!event || event.offset !== this.bcm) return;
-    this.level = invertIf(event.level, this.activeLow);
+  private onLevel(raw: BitValue): void {
+    this.level = invertIf(raw, this.activeLow);
     this.debouncer?.push(this.level);
   }
 
   async read(): Promise<BitValue> {
     this.assertUsable('read');
-    if (this.monitor) return this.level;
+    if (this.group) return this.level;
     return invertIf(await readLine(this.context, this.bcm, this.options.pull), this.activeLow);
   }
 
@@ -215,7 +456,7 @@ class ChardevInputLine implements GpioLine {
 
   watch(listener: (value: BitValue) => void): () => void {
     this.assertUsable('watch');
-    if (!this.monitor) this.context.logger.warn({ bcm: this.bcm }, 'watch() on an input opened with edge "none" never fires');
+    if (!this.group) this.context.logger.warn({ bcm: this.bcm }, 'watch() on an input opened with edge "none" never fires');
     return this.listeners.add(listener);
   }
 
@@ -225,7 +466,9 @@ class ChardevInputLine implements GpioLine {
     this.debouncer?.dispose();
     this.listeners.clear();
     this.onClose();
-    await this.monitor?.stop();
+    const group = this.group;
+    this.group = undefined;
+    await group?.remove(this.bcm);
   }
 
   private assertUsable(what: string): void {
@@ -235,24 +478,49 @@ class ChardevInputLine implements GpioLine {
 }
 
 class ChardevOutputLine implements GpioLine {
-  private holder: ToolProcess | undefined;
+  /** Per-line gpioset (v1, non-interactive v2); undefined when the chip's interactive gpioset holds the line. */
+  private holder: SupervisedTool | undefined;
   private raw: BitValue = 0;
+  private failure: HardwareError | undefined;
   private closed = false;
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly acks: ((raw: BitValue) => void)[] = [];
 
   private constructor(
     private readonly context: Context,
     readonly bcm: number,
     private readonly activeLow: boolean,
+    private readonly shared: SetterGroup | undefined,
     private readonly onClose: () => void,
   ) {}
 
-  static async open(context: Context, bcm: number, options: GpioOutputOptions, onClose: () => void): Promise<ChardevOutputLine> {
-    const line = new ChardevOutputLine(context, bcm, options.activeLow ?? false, onClose);
+  static async open(context: Context, bcm: number, options: GpioOutputOptions, shared: SetterGroup | undefined, onClose: () => void): Promise<ChardevOutputLine> {
+    const line = new ChardevOutputLine(context, bcm, options.activeLow ?? false, shared, onClose);
     const kept = await line.currentOutputLevel();
     const raw = kept ?? invertIf(options.initial ?? 0, line.activeLow);
-    await line.hold(raw);
+    line.raw = raw;
+    const health = {
+      onDown: (error: HardwareError) => {
+        line.failure = error;
+      },
+      onUp: () => {
+        line.failure = undefined;
+      },
+    };
+    if (shared) {
+      await shared.add(bcm, raw, health);
+    } else {
+      const holder = new SupervisedTool(
+        (): ToolSpec => ({
+          command: context.tools.gpioset,
+          args: holdArgs(context.flavour, context.chip.path, new Map([[bcm, line.raw]])),
+          banner: context.flavour.major === 2 ? SET_BANNER : undefined,
+        }),
+        { spawn: context.spawn, logger: context.logger, device: lineName(bcm), graceMs: context.graceMs, timeoutMs: context.timeoutMs, restartDelaysMs: context.restartDelaysMs, ...health },
+      );
+      await holder.restart();
+      line.holder = holder;
+      context.outputHolders.add(holder);
+    }
     context.logger.info(
       { bcm, chip: context.chip.name, activeLow: line.activeLow, keptLevel: kept !== undefined },
       `${lineName(bcm)} → ${context.chip.name} line ${bcm}: output ${kept !== undefined ? 'already driven, level kept' : `initial ${options.initial ?? 0}`}`,
@@ -281,56 +549,6 @@ class ChardevOutputLine implements GpioLine {
     return parseGetOutput(await runTool(context.spawn, context.tools.gpioget, getAsIsArgs(context.chip.path, bcm), lineName(bcm), context.timeoutMs));
   }
 
-  private async hold(raw: BitValue): Promise<void> {
-    const { context, bcm } = this;
-    const holder = ToolProcess.start(context.spawn, context.tools.gpioset, holdArgs(context.flavour, context.chip.path, bcm, raw), lineName(bcm), (text) => this.onOutput(text));
-    this.holder = holder;
-    try {
-      if (context.flavour.interactiveSet) await this.acknowledged(holder);
-      else await holder.started(context.graceMs);
-    } catch (error) {
-      this.holder = undefined;
-      await holder.stop();
-      throw error;
-    }
-    this.raw = raw;
-    void holder.exited.then((status) => {
-      if (this.closed || this.holder !== holder) return;
-      this.holder = undefined;
-      context.logger.error({ err: holder.failure(status), bcm }, 'gpioset stopped; the output is no longer held');
-    });
-  }
-
-  private onOutput(text: string): void {
-    const match = /"?(\d+)"?=(active|inactive)\b/.exec(text);
-    if (match && Number(match[1]) === this.bcm) this.acks.shift()?.(match[2] === 'active' ? 1 : 0);
-  }
-
-  /** Interactive v2 gpioset: ask `get` and wait for the answer, which also proves earlier commands were applied. */
-  private async acknowledged(holder: ToolProcess): Promise<BitValue> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let ack: ((raw: BitValue) => void) | undefined;
-    const answer = new Promise<BitValue>((resolve) => {
-      ack = resolve;
-      this.acks.push(resolve);
-    });
-    holder.write(`get ${this.bcm}\n`);
-    const outcome = await Promise.race([
-      answer.then((raw) => ({ raw })),
-      holder.exited.then((status) => ({ error: holder.failure(status) })),
-      new Promise<{ error: HardwareError }>((resolve) => {
-        timer = setTimeout(() => resolve({ error: new HardwareTimeoutError(lineName(this.bcm), 'gpioset did not answer', { code: 'ETIMEDOUT' }) }), this.context.timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    if ('error' in outcome) {
-      const index = this.acks.indexOf(ack!);
-      if (index >= 0) this.acks.splice(index, 1);
-      throw outcome.error;
-    }
-    return outcome.raw;
-  }
-
   async read(): Promise<BitValue> {
     this.assertUsable('read');
     return invertIf(this.raw, this.activeLow);
@@ -343,22 +561,23 @@ class ChardevOutputLine implements GpioLine {
   }
 
   private async apply(value: BitValue): Promise<void> {
-    if (this.closed) throw new HardwareIoError(lineName(this.bcm), 'write: line is closed');
+    this.assertUsable('write');
     const raw = invertIf(value, this.activeLow);
-    if (raw === this.raw && this.holder) return;
-    const holder = this.holder;
-    if (holder && this.context.flavour.interactiveSet) {
-      holder.write(`set ${this.bcm}=${raw}\n`);
-      const applied = await this.acknowledged(holder);
-      if (applied !== raw) throw new HardwareIoError(lineName(this.bcm), `gpioset reports ${applied} after set ${raw}`);
+    if (raw === this.raw) return;
+    if (this.shared) {
+      await this.shared.set(this.bcm, raw);
       this.raw = raw;
       return;
     }
     // Without interactive mode the only way to change the level is a new gpioset: the line is released briefly.
-    // This path also restarts a gpioset that died.
-    this.holder = undefined;
-    await holder?.stop();
-    await this.hold(raw);
+    const previous = this.raw;
+    this.raw = raw;
+    try {
+      await this.holder!.restart();
+    } catch (error) {
+      this.raw = previous;
+      throw error;
+    }
   }
 
   watch(): () => void {
@@ -370,13 +589,17 @@ class ChardevOutputLine implements GpioLine {
     this.closed = true;
     this.onClose();
     await this.queue;
+    if (this.shared) await this.shared.remove(this.bcm);
     const holder = this.holder;
     this.holder = undefined;
-    await holder?.stop();
+    if (holder) {
+      this.context.outputHolders.delete(holder);
+      await holder.close();
+    }
   }
 
   private assertUsable(what: string): void {
     if (this.closed) throw new HardwareIoError(lineName(this.bcm), `${what}: line is closed`);
-    if (!this.holder) throw new HardwareIoError(lineName(this.bcm), `${what}: gpioset is not running (see the log)`);
+    if (this.failure) throw new HardwareIoError(lineName(this.bcm), `${what}: gpioset is not running (${this.failure.message}); it is being restarted`, { cause: this.failure });
   }
 }

@@ -45,31 +45,59 @@ function biasArgs(flavour: LibgpiodFlavour, pull: Pull | undefined): string[] {
   return flavour.major === 1 ? ['-B', v1[pull]] : ['-b', v2[pull]];
 }
 
+/**
+ * The consumer name v2 tools give the kernel for their lines (`-C`), so that `gpioinfo` shows who holds a line.
+ * v1's tools have no such option and always name themselves.
+ */
+export const GPIO_CONSUMER = 'pi-edge-gateway';
+
+/** v2 only: print a line once the line request succeeded, so readiness is known rather than guessed. */
+const BANNER = '--banner';
+
+/** What v2's `--banner` prints: gpiomon "Monitoring line(s) ...", gpioset "Setting line(s) ..." (tools/gpio*.c). */
+export const MONITOR_BANNER = /^Monitoring lines? /;
+export const SET_BANNER = /^Setting lines? /;
+
 /** Read one line as an input (both versions request it as input). */
 export function getArgs(flavour: LibgpiodFlavour, chip: string, offset: number, pull?: Pull): string[] {
-  return flavour.major === 1 ? [...biasArgs(flavour, pull), chip, String(offset)] : ['-c', chip, ...biasArgs(flavour, pull), String(offset)];
+  return flavour.major === 1 ? [...biasArgs(flavour, pull), chip, String(offset)] : ['-C', GPIO_CONSUMER, '-c', chip, ...biasArgs(flavour, pull), String(offset)];
 }
 
 /** v2 only: read an output's level without turning it into an input. */
 export function getAsIsArgs(chip: string, offset: number): string[] {
-  return ['-a', '-c', chip, String(offset)];
+  return ['-a', '-C', GPIO_CONSUMER, '-c', chip, String(offset)];
 }
 
-/** Both edges, one line per event: v1 `<0|1> <offset>`, v2 `<rising|falling> <offset>`. */
-export function monitorArgs(flavour: LibgpiodFlavour, chip: string, offset: number, pull?: Pull): string[] {
-  return flavour.major === 1
-    ? ['-b', '-F', '%e %o', ...biasArgs(flavour, pull), chip, String(offset)]
-    : ['-c', chip, '-e', 'both', '-F', '%E %o', ...biasArgs(flavour, pull), String(offset)];
+/**
+ * One gpiomon for several lines of a chip that share bias and debounce (the tools apply one setting to all lines
+ * of a request). Both edges, one line per event: v1 `<0|1> <offset>`, v2 `<rising|falling> <offset>`. v2 also gets
+ * the banner, the consumer name and, when asked, the kernel's debounce (`-p`, which v1 lacks).
+ */
+export function monitorArgs(flavour: LibgpiodFlavour, chip: string, offsets: readonly number[], pull?: Pull, debounceMs = 0): string[] {
+  const lines = offsets.map(String);
+  if (flavour.major === 1) return ['-b', '-F', '%e %o', ...biasArgs(flavour, pull), chip, ...lines];
+  return [BANNER, '-C', GPIO_CONSUMER, '-c', chip, '-e', 'both', '-F', '%E %o', ...biasArgs(flavour, pull), ...(debounceMs > 0 ? ['-p', `${debounceMs}ms`] : []), ...lines];
 }
 
-/** A gpioset that keeps driving `raw` until it is killed. */
-export function holdArgs(flavour: LibgpiodFlavour, chip: string, offset: number, raw: BitValue): string[] {
-  if (flavour.major === 1) return ['--mode=signal', chip, `${offset}=${raw}`];
-  return ['-c', chip, ...(flavour.interactiveSet ? ['-i'] : []), `${offset}=${raw}`];
+/**
+ * A gpioset that keeps driving the lines until it is killed. Interactive v2 (one per chip) takes further levels on
+ * stdin; otherwise a level change means a new process, so v1 and non-interactive v2 run one per line: a shared one
+ * would release every line of the chip to change one.
+ */
+export function holdArgs(flavour: LibgpiodFlavour, chip: string, levels: ReadonlyMap<number, BitValue>): string[] {
+  const values = [...levels].map(([offset, raw]) => `${offset}=${raw}`);
+  if (flavour.major === 1) return ['--mode=signal', chip, ...values];
+  return [BANNER, '-C', GPIO_CONSUMER, '-c', chip, ...(flavour.interactiveSet ? ['-i'] : []), ...values];
 }
 
 export function gpioinfoArgs(flavour: LibgpiodFlavour, chip: string): string[] {
   return flavour.major === 1 ? [chip] : ['-c', chip];
+}
+
+/** Interactive gpioset's answer to `get <offset>`, after its prompt: `gpioset> "27"=active`. */
+export function parseSetterAnswer(text: string): { offset: number; raw: BitValue } | undefined {
+  const match = /"?(\d+)"?=(active|inactive)\b/.exec(text);
+  return match ? { offset: Number(match[1]), raw: match[2] === 'active' ? 1 : 0 } : undefined;
 }
 
 /** gpioget output: v1 `1`, v2 `"17"=active` (or `17=active`, or `1` with --numeric). */

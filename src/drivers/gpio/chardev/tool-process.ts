@@ -63,6 +63,7 @@ export class ToolProcess {
   private stderrText = '';
   private spawnFailure: unknown;
   private running = true;
+  private readonly lineWatchers = new Set<(line: string) => void>();
 
   private constructor(
     private readonly child: ChildProcessWithoutNullStreams,
@@ -75,7 +76,10 @@ export class ToolProcess {
       this.stderrText = (this.stderrText + chunk).slice(-STDERR_LIMIT);
     });
     child.stdin.on('error', () => {}); // EPIPE when the tool died; the exit is reported instead.
-    createInterface({ input: child.stdout }).on('line', onLine);
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      for (const watcher of this.lineWatchers) watcher(line);
+      onLine(line);
+    });
     this.exited = new Promise((resolve) => {
       child.on('error', (error) => {
         this.spawnFailure = error;
@@ -129,6 +133,38 @@ export class ToolProcess {
     ]);
     clearTimeout(timer);
     if (outcome) throw this.failure(outcome.status);
+  }
+
+  /**
+   * Resolves once the tool holds its lines. With `banner` (libgpiod v2's --banner, printed only after the line
+   * request succeeded) that is known: the banner line arrived. Without it (v1 prints nothing) it is a guess: the
+   * tool survived `graceMs`. Rejects with the tool's error if it exits first, and after `timeoutMs` without banner.
+   */
+  async ready(banner: RegExp | undefined, graceMs: number, timeoutMs: number): Promise<void> {
+    if (!banner) return this.started(graceMs);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let watcher: ((line: string) => void) | undefined;
+    const outcome = await Promise.race([
+      this.exited.then((status) => ({ error: this.failure(status) })),
+      new Promise<{ error?: undefined }>((resolve) => {
+        watcher = (line) => {
+          if (banner.test(line)) resolve({});
+        };
+        this.lineWatchers.add(watcher);
+      }),
+      new Promise<{ error: HardwareError }>((resolve) => {
+        timer = setTimeout(
+          () => resolve({ error: new HardwareTimeoutError(this.device, `${this.command} printed no banner within ${timeoutMs} ms`, { code: 'ETIMEDOUT' }) }),
+          timeoutMs,
+        );
+      }),
+    ]);
+    clearTimeout(timer);
+    if (watcher) this.lineWatchers.delete(watcher);
+    if (outcome.error) {
+      await this.stop(100);
+      throw outcome.error;
+    }
   }
 
   write(text: string): void {
