@@ -17,29 +17,20 @@ import { openSystemd } from '../app/systemd/systemd-integration.js';
 import { createLogger } from '../util/logger.js';
 import { packageInfo } from '../util/package-info.js';
 import { parseCommandArgs, UsageError } from './args.js';
-import { runCerts } from './certs.js';
+import { CERTS_USAGE, runCerts } from './certs.js';
+import { asksForHelp, COMMAND_HELP, EXIT_CODES, OVERVIEW } from './help.js';
 import { runImportMosquitto } from './import-mosquitto.js';
 import { runPasswd } from './passwd.js';
 import { runUntilSignalled } from './signals.js';
 
-const USAGE = `Usage: pi-edge-gateway <command> [options]
-
-Commands:
-  run --config FILE       run the gateway: embedded broker, sensors, outputs
-  broker --config FILE    run only the embedded MQTT broker
-  check --config FILE     validate a config file and exit
-  passwd [-c] [-b] [-D] FILE USER [PASSWORD]
-                          manage a mosquitto-compatible password file
-  certs [--dir DIR] [--client NAME] [--owner USER]
-                          a local CA and TLS certificates for this machine (certs --help)
-  schema [--out FILE]     print the config's JSON Schema
-  import-mosquitto FILE [--out FILE]
-                          convert a mosquitto.conf (exit 78 if mosquitto would refuse it)
-  version                 print the version
-`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  const page = command === undefined ? undefined : COMMAND_HELP[command];
+  if (page !== undefined && asksForHelp(rest)) {
+    process.stdout.write(`${page}\n${EXIT_CODES}`);
+    return 0;
+  }
   switch (command) {
     case 'run':
     case 'broker':
@@ -58,11 +49,12 @@ async function main(argv: string[]): Promise<number> {
     case '--version':
       console.log(packageInfo().version);
       return 0;
-    case undefined:
     case 'help':
+      return help(rest[0]);
+    case undefined:
     case '--help':
     case '-h':
-      process.stdout.write(USAGE);
+      process.stdout.write(OVERVIEW);
       return command === undefined ? 2 : 0;
     default:
       throw new UsageError(`unknown command "${command}"`);
@@ -77,6 +69,23 @@ function runArgs(argv: string[]): { config: string; logLevel: string | undefined
   const logLevel = values['log-level'];
   if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level: one of ${LOG_LEVELS.join(', ')}`);
   return { config: values.config, logLevel };
+}
+
+/** `help [COMMAND]`. */
+function help(command: string | undefined): number | Promise<number> {
+  if (command === undefined) {
+    process.stdout.write(OVERVIEW);
+    return 0;
+  }
+  if (command === 'certs') {
+    process.stdout.write(CERTS_USAGE);
+    return 0;
+  }
+  if (command === 'passwd') return runPasswd(['--help'], { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+  const page = COMMAND_HELP[command];
+  if (page === undefined) throw new UsageError(`no command "${command}"`);
+  process.stdout.write(`${page}\n${EXIT_CODES}`);
+  return 0;
 }
 
 function configPath(argv: string[]): string {
@@ -146,7 +155,7 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     if (error instanceof UsageError) {
-      console.error(`pi-edge-gateway: ${error.message}\n\n${USAGE}`);
+      console.error(`pi-edge-gateway: ${error.message}\n\n${OVERVIEW}`);
       process.exitCode = 2;
     } else if (error instanceof ConfigError) {
       console.error(error.message);

@@ -141,6 +141,15 @@ describe.skipIf(!hasTsx)('pi-edge-gateway CLI', { timeout: 180_000 }, () => {
     expect(unknown.stderr).toMatch(/unknown command "frobnicate"[\s\S]*Usage: pi-edge-gateway/);
   });
 
+  it('COMMAND --help and help COMMAND print the page with its examples and exit 0', async () => {
+    const viaFlag = await runCli(['broker', '--help']);
+    expect(viaFlag.code).toBe(0);
+    expect(viaFlag.stdout).toMatch(/^Usage: pi-edge-gateway broker --config FILE[\s\S]*Examples:[\s\S]*Exit codes:/);
+    const viaHelp = await runCli(['help', 'certs']);
+    expect(viaHelp.code).toBe(0);
+    expect(viaHelp.stdout).toContain('Usage: pi-edge-gateway certs');
+  });
+
   it('a missing --config exits 2', async () => {
     const noConfig = await runCli(['check']);
     expect(noConfig.code).toBe(2);
