@@ -46,6 +46,7 @@ OPT=$PREFIX/opt/$NAME
 ETC=$PREFIX/etc/$NAME
 STATE=$PREFIX/var/lib/$NAME
 UNIT=$PREFIX/etc/systemd/system/$NAME.service
+BIN=$PREFIX/usr/local/bin/$NAME
 
 # --- Node ---------------------------------------------------------------------------------------------------------
 NODE=${NODE:-$(command -v node || true)}
@@ -148,6 +149,15 @@ fi
 mkdir -p "$STATE"
 chmod 0750 "$STATE"
 own "$SERVICE_USER:$SERVICE_USER" "$STATE"
+
+# --- the command --------------------------------------------------------------------------------------------------
+# `pi-edge-gateway passwd|certs|check|import-mosquitto …` for the operator, with the node and flags the service uses.
+say "command: $BIN"
+mkdir -p "$(dirname "$BIN")"
+printf '#!/bin/sh\n# Installed by %s/install.sh: the CLI of %s, with the node flags of the service.\nexec %s --max-semi-space-size=4 --no-memory-reducer /opt/%s/dist/src/cli/main.js "$@"\n' \
+  "$NAME" "/opt/$NAME" "$NODE" "$NAME" > "$BIN.tmp"
+chmod 0755 "$BIN.tmp"
+mv "$BIN.tmp" "$BIN"
 
 # --- the unit -----------------------------------------------------------------------------------------------------
 say "unit: $UNIT"

@@ -36,7 +36,7 @@ else
   would "systemctl disable --now $NAME"
 fi
 say "removing $UNIT and $PREFIX/opt/$NAME"
-rm -f "$UNIT"
+rm -f "$UNIT" "$PREFIX/usr/local/bin/$NAME"
 rm -rf "$PREFIX/opt/$NAME"
 if [ "$SYSTEM" = 1 ]; then systemctl daemon-reload; else would "systemctl daemon-reload"; fi
 

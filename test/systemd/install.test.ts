@@ -61,6 +61,9 @@ describe('systemd/install.sh --prefix', () => {
     const unit = await readFile(path.join(prefix, 'etc', 'systemd', 'system', 'pi-edge-gateway.service'), 'utf8');
     expect(unit).toContain(`ExecStart=${process.execPath} --max-semi-space-size=4 --no-memory-reducer /opt/pi-edge-gateway/dist/src/cli/main.js run`);
     expect(await mode(path.join(prefix, 'etc', 'systemd', 'system', 'pi-edge-gateway.service'))).toBe('644');
+    const command = path.join(prefix, 'usr', 'local', 'bin', 'pi-edge-gateway');
+    expect(await mode(command)).toBe('755');
+    expect(await readFile(command, 'utf8')).toContain(`exec ${process.execPath} --max-semi-space-size=4 --no-memory-reducer /opt/pi-edge-gateway/dist/src/cli/main.js "$@"`);
     const config = path.join(prefix, 'etc', 'pi-edge-gateway', 'config.yaml');
     expect(await mode(config)).toBe('640');
     expect(await mode(path.dirname(config))).toBe('750');
@@ -107,6 +110,7 @@ describe('systemd/install.sh --prefix', () => {
     expect(uninstall()).toMatch(/would: systemctl disable --now pi-edge-gateway/);
     expect(await readdir(path.join(prefix, 'opt'))).toEqual([]);
     expect(await readdir(path.join(prefix, 'etc', 'systemd', 'system'))).toEqual([]);
+    expect(await readdir(path.join(prefix, 'usr', 'local', 'bin'))).toEqual([]);
     expect(await readdir(path.join(prefix, 'etc', 'pi-edge-gateway'))).toEqual(['config.yaml']);
     expect((await stat(path.join(prefix, 'var', 'lib', 'pi-edge-gateway'))).isDirectory()).toBe(true);
     uninstall('--purge');
