@@ -4,7 +4,6 @@ import { existsSync } from 'node:fs';
 import { chmod, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import mqtt, { type IClientOptions } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +18,7 @@ import { collect, connectClient, loopbackListener, startTestBroker, type TestBro
 import { MOSQUITTO, startMosquitto } from '../helpers/mosquitto-broker.js';
 import { hasBinary, runProgram } from '../helpers/mosquitto.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
+import { capturedIo } from '../helpers/captured-io.js';
 
 const run = promisify(execFile);
 const hasOpenssl = hasBinary('openssl');
@@ -33,14 +33,9 @@ afterEach(async () => {
 
 /** `certs ...args` in this process; resolves with what it printed. */
 async function certs(args: string[], env: { openssl?: string; isRoot?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await runCerts(args, { stdout, stderr, ...env });
-  return { code, stdout: out, stderr: err };
+  const io = capturedIo();
+  const code = await runCerts(args, { stdout: io.stdout, stderr: io.stderr, ...env });
+  return { code, stdout: io.out(), stderr: io.err() };
 }
 
 /** The YAML block after `heading` in the command's output, up to the next blank line. */

@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,6 +15,7 @@ import { freePort } from '../helpers/free-port.js';
 import { hasBinary, runProgram } from '../helpers/mosquitto.js';
 import { MOSQUITTO, startMosquitto } from '../helpers/mosquitto-broker.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
+import { capturedIo } from '../helpers/captured-io.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -31,14 +31,9 @@ async function tempDir(): Promise<string> {
 
 /** `import-mosquitto` in-process, with its standard output and error captured. */
 async function importConf(args: string[], hostname = 'test-pi'): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const code = await runImportMosquitto(args, { stdout, stderr, hostname });
-  return { code, stdout: out, stderr: err };
+  const io = capturedIo();
+  const code = await runImportMosquitto(args, { stdout: io.stdout, stderr: io.stderr, hostname });
+  return { code, stdout: io.out(), stderr: io.err() };
 }
 
 /** Converts `conf` into `<dir>/converted.yaml` and loads it as the gateway would. */

@@ -2,11 +2,12 @@ import { pbkdf2Sync } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import type { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { PasswordFile } from '../../src/broker/auth/password-file.js';
 import { runPasswd } from '../../src/cli/passwd.js';
+import { capturedIo } from '../helpers/captured-io.js';
 
 interface FakeIo {
   stdin: PassThrough;
@@ -18,15 +19,7 @@ interface FakeIo {
 }
 
 function fakeIo(options: { isTTY?: boolean; input?: string } = {}): FakeIo {
-  const stdin = new PassThrough();
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  if (options.input !== undefined) stdin.end(options.input);
-  return { stdin, stdout, stderr, isTTY: options.isTTY, out: () => out, err: () => err };
+  return { ...capturedIo(options.input), isTTY: options.isTTY };
 }
 
 let dir: string;
