@@ -4,14 +4,14 @@
  * is registered in `cleanups` and removed by `cleanupAll()`, which run.ts calls on exit, on failure and on signals.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuSeconds, freePort, MOSQUITTO, rssKiB } from '../broker/brokers.js';
-import { shebangNodeFlags } from '../node-flags.js';
+import { gatewayNodeArgs } from '../node-flags.js';
 import { startMosquitto, type MosquittoBroker } from '../../test/helpers/mosquitto-broker.js';
 
 export type Side = 'ours' | 'mosquitto';
@@ -142,14 +142,9 @@ export async function startGateway(side: Side, options: GatewayOptions): Promise
         '',
       ].join('\n'),
     );
-    // As bench/broker starts ours: compiled when built, else through tsx; with the CLI's own node flags.
-    const compiled = path.join(ROOT, 'dist/src/cli/main.js');
-    const source = path.join(ROOT, 'src/cli/main.ts');
-    const entry = existsSync(compiled) ? [...shebangNodeFlags(compiled), compiled] : [...shebangNodeFlags(source), '--import', 'tsx', source];
+    // As bench/broker starts ours (BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles it).
     file = process.execPath;
-    // BENCH_GATEWAY_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof": profile our side where it runs.
-    const extra = process.env.BENCH_GATEWAY_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
-    args = [...extra, ...entry, 'broker', '--config', config];
+    args = [...gatewayNodeArgs(ROOT), 'broker', '--config', config];
   }
   const logFile = path.join(dir, 'output.log');
   const fd = openSync(logFile, 'a');

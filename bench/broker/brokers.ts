@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { shebangNodeFlags } from '../node-flags.js';
+import { freePort } from '../../test/helpers/free-port.js';
+import { gatewayNodeArgs, shebangNodeFlags } from '../node-flags.js';
 
 /** ours, Debian's mosquitto, or the floor of a Node broker (node-floor.ts: forwards frames, nothing more). */
 export type BrokerKind = 'ours' | 'mosquitto' | 'floor';
@@ -40,13 +41,7 @@ export interface StartOptions {
   maxInflight?: number;
 }
 
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort };
 
 export function hasMosquitto(): boolean {
   return existsSync(MOSQUITTO);
@@ -100,13 +95,9 @@ export async function startBroker(kind: BrokerKind, options: StartOptions = {}):
         '',
       ].join('\n'),
     );
-    const compiled = path.join(ROOT, 'dist/src/cli/main.js');
-    const source = path.join(ROOT, 'src/cli/main.ts');
-    const entry = existsSync(compiled) ? [...shebangNodeFlags(compiled), compiled] : [...shebangNodeFlags(source), '--import', 'tsx', source];
     file = process.execPath;
     // BENCH_NODE_FLAGS: extra flags for our broker's node, e.g. --trace-gc; BENCH_KEEP_LOGS=DIR keeps the brokers' output.
-    const extra = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
-    args = [...(options.nodeFlags ?? []), ...extra, ...entry, 'broker', '--config', config];
+    args = [...(options.nodeFlags ?? []), ...gatewayNodeArgs(ROOT), 'broker', '--config', config];
   }
   const logFile = path.join(options.outDir ?? dir, `${kind}.log`);
   const log = openSync(logFile, 'a');
