@@ -76,6 +76,12 @@ export class EmbeddedBroker {
         },
       },
       onQueueFull: (clientId) => this.queueFull(clientId),
+      onStorageWriteFailed: () => {
+        this.stats.storageWriteFailures++;
+      },
+      onStorageRecovered: () => {
+        this.stats.storageRecoveries++;
+      },
       onOversizedPacket: (client, announced) => {
         const info = this.connections.infoFor(client.conn);
         this.log.warn(
@@ -130,10 +136,19 @@ export class EmbeddedBroker {
     return this.engine?.connectedClients ?? 0;
   }
 
-  /** Serving while started and listening on every configured listener. */
-  health(): { status: 'ok' | 'failed'; detail: Record<string, unknown> } {
-    const serving = this.engine !== undefined && !this.engine.closed && this.listeners.length === this.options.listeners.length;
-    return { status: serving ? 'ok' : 'failed', detail: { listeners: this.listenerNames(), clients: this.connectedClients } };
+  /**
+   * Serving while started and listening on every configured listener; degraded while the on-disk store cannot write
+   * (a full disk: what is acknowledged meanwhile is only in memory until a retry succeeds).
+   */
+  health(): { status: 'ok' | 'degraded' | 'failed'; detail: Record<string, unknown> } {
+    const engine = this.engine;
+    const serving = engine !== undefined && !engine.closed && this.listeners.length === this.options.listeners.length;
+    const detail: Record<string, unknown> = { listeners: this.listenerNames(), clients: this.connectedClients };
+    if (!serving || !engine) return { status: 'failed', detail };
+    const storage = engine.storageStatus();
+    if (storage.state !== 'failing') return { status: 'ok', detail };
+    detail.storage = { ...storage, reason: `persistence cannot write to ${storage.location}: ${storage.error}` };
+    return { status: 'degraded', detail };
   }
 
   /** A handle on the broker for one in-process participant; what it publishes is marked with `origin`. */
