@@ -1,9 +1,10 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../util/logger.js';
 import { AccessControl, type AccessPolicy, type PasswordVerifier } from './auth/access-control.js';
+import { LoginThrottle } from './auth/login-throttle.js';
 import { ConnectionRegistry, type ConnectionInfo } from './connection.js';
 import { DropLog } from './drop-log.js';
-import { DeliveryEngine, type EngineClient, type EngineMessage, type LocalHandler, type LocalMessage, type RoutedMessage } from './engine/engine.js';
+import { DeliveryEngine, ProtocolViolation, type EngineClient, type EngineMessage, type LocalHandler, type LocalMessage, type RoutedMessage } from './engine/engine.js';
 import { BrokerError } from './errors.js';
 import { createListener } from './listeners/create-listener.js';
 import type { Listener } from './listeners/listener.js';
@@ -47,6 +48,12 @@ export class EmbeddedBroker {
       loadAcl: deps.loadAcl,
       connectionInfo: (client) => this.connections.infoFor(client.conn),
       logger: deps.logger,
+      throttle: new LoginThrottle(options.loginThrottle),
+      counters: {
+        failed: () => this.stats.authFailures++,
+        delayed: () => this.stats.authDelayed++,
+        shed: () => this.stats.authShed++,
+      },
     });
   }
 
@@ -255,8 +262,19 @@ export class EmbeddedBroker {
         else stats.retainedTopics.add(message.topic);
       }
     });
-    engine.on('clientError', (client, error) => this.log.debug({ clientId: client.id, err: error.message }, 'client error'));
-    engine.on('connectionError', (_client, error) => this.log.debug({ err: error.message }, 'connection error'));
+    engine.on('clientError', (client, error) => this.clientError(client, error));
+    engine.on('connectionError', (client, error) => this.clientError(client, error));
+  }
+
+  /** A connection closed on an error; a protocol violation (a hostile or broken client) is counted and told. */
+  private clientError(client: EngineClient, error: Error): void {
+    if (!(error instanceof ProtocolViolation)) {
+      this.log.debug({ clientId: client.id || undefined, err: error.message }, 'client error');
+      return;
+    }
+    this.stats.protocolViolations++;
+    const info = this.connections.infoFor(client.conn);
+    this.log.warn({ clientId: client.id || undefined, listener: info?.listenerName, remote: info?.socket.remoteAddress, reason: error.message }, 'protocol violation: connection closed');
   }
 
   private async countRestoredSessions(): Promise<void> {

@@ -12,8 +12,10 @@ export class BrokerStats {
   storageRecoveries = 0;
   /** CONNECTs refused for a wrong username or password. */
   authFailures = 0;
-  /** Of those, refusals held back because their address failed too often (password guessing). */
-  authFailuresDelayed = 0;
+  /** Password checks held back because their address failed too often (password guessing). */
+  authDelayed = 0;
+  /** CONNECTs refused without a check: their address already had the most connections waiting. */
+  authShed = 0;
   /** Connections closed for breaking the protocol: a topic that is not valid UTF-8 or holds U+0000, a password without a username. */
   protocolViolations = 0;
   /** Client ids of persistent sessions seen this run, connected or not. */

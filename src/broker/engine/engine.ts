@@ -17,6 +17,9 @@ import { checkPinnedVersions } from './versions.js';
 import { coalesceWrites } from './wire/coalesce-writes.js';
 import { PacketReader, type PacketTaker, type ReaderHooks, type WirePacket } from './wire/packet-reader.js';
 import { readFlowing } from './wire/read-loop.js';
+import { ProtocolViolation } from './wire/mqtt-strings.js';
+
+export { ProtocolViolation };
 import { startsWithWildcard } from '../../mqtt/topic-match.js';
 
 /**
@@ -192,6 +195,11 @@ export class DeliveryEngine {
       keepaliveLimit: limits.maxKeepalive < 65535 ? limits.maxKeepalive : 0,
       maxClientsIdLength: 65535,
       preConnect: (client, packet, callback) => {
+        if (packet.password !== undefined && packet.username === undefined) {
+          // MQTT-3.1.2-22; aedes speaks 3.1 and 3.1.1 only (MQTT 5 would allow it). Closed without CONNACK, as mosquitto does.
+          callback(new ProtocolViolation('password without username (MQTT-3.1.2-22)'), false);
+          return;
+        }
         if (!policy.admit(client)) {
           callback(null, false);
           return;
