@@ -1,9 +1,10 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../util/logger.js';
 import { AccessControl, type AccessPolicy, type PasswordVerifier } from './auth/access-control.js';
+import { LoginThrottle } from './auth/login-throttle.js';
 import { ConnectionRegistry, type ConnectionInfo } from './connection.js';
 import { DropLog } from './drop-log.js';
-import { DeliveryEngine, type EngineClient, type EngineMessage, type LocalHandler, type LocalMessage, type RoutedMessage } from './engine/engine.js';
+import { DeliveryEngine, ProtocolViolation, type EngineClient, type EngineMessage, type LocalHandler, type LocalMessage, type RoutedMessage } from './engine/engine.js';
 import { BrokerError } from './errors.js';
 import { createListener } from './listeners/create-listener.js';
 import { listenerName, type Listener } from './listeners/listener.js';
@@ -65,6 +66,12 @@ export class EmbeddedBroker {
       loadAcl: deps.loadAcl,
       connectionInfo: (client) => this.connections.infoFor(client.conn),
       logger: deps.logger,
+      throttle: new LoginThrottle(options.loginThrottle),
+      counters: {
+        failed: () => this.stats.authFailures++,
+        delayed: () => this.stats.authDelayed++,
+        shed: () => this.stats.authShed++,
+      },
     });
   }
 
@@ -94,6 +101,12 @@ export class EmbeddedBroker {
         },
       },
       onQueueFull: (clientId) => this.queueFull(clientId),
+      onStorageWriteFailed: () => {
+        this.stats.storageWriteFailures++;
+      },
+      onStorageRecovered: () => {
+        this.stats.storageRecoveries++;
+      },
       onOversizedPacket: (client, announced) => {
         const info = this.connections.infoFor(client.conn);
         this.log.warn(
@@ -171,10 +184,19 @@ export class EmbeddedBroker {
     return this.engine?.connectedClients ?? 0;
   }
 
-  /** Serving while started and listening on every configured listener. */
-  health(): { status: 'ok' | 'failed'; detail: Record<string, unknown> } {
-    const serving = this.engine !== undefined && !this.engine.closed && this.listeners.length === this.options.listeners.length;
-    return { status: serving ? 'ok' : 'failed', detail: { listeners: this.listenerNames(), clients: this.connectedClients } };
+  /**
+   * Serving while started and listening on every configured listener; degraded while the on-disk store cannot write
+   * (a full disk: what is acknowledged meanwhile is only in memory until a retry succeeds).
+   */
+  health(): { status: 'ok' | 'degraded' | 'failed'; detail: Record<string, unknown> } {
+    const engine = this.engine;
+    const serving = engine !== undefined && !engine.closed && this.listeners.length === this.options.listeners.length;
+    const detail: Record<string, unknown> = { listeners: this.listenerNames(), clients: this.connectedClients };
+    if (!serving || !engine) return { status: 'failed', detail };
+    const storage = engine.storageStatus();
+    if (storage.state !== 'failing') return { status: 'ok', detail };
+    detail.storage = { ...storage, reason: `persistence cannot write to ${storage.location}: ${storage.error}` };
+    return { status: 'degraded', detail };
   }
 
   /** A handle on the broker for one in-process participant; what it publishes is marked with `origin`. */
@@ -281,8 +303,19 @@ export class EmbeddedBroker {
         else stats.retainedTopics.add(message.topic);
       }
     });
-    engine.on('clientError', (client, error) => this.log.debug({ clientId: client.id, err: error.message }, 'client error'));
-    engine.on('connectionError', (_client, error) => this.log.debug({ err: error.message }, 'connection error'));
+    engine.on('clientError', (client, error) => this.clientError(client, error));
+    engine.on('connectionError', (client, error) => this.clientError(client, error));
+  }
+
+  /** A connection closed on an error; a protocol violation (a hostile or broken client) is counted and told. */
+  private clientError(client: EngineClient, error: Error): void {
+    if (!(error instanceof ProtocolViolation)) {
+      this.log.debug({ clientId: client.id || undefined, err: error.message }, 'client error');
+      return;
+    }
+    this.stats.protocolViolations++;
+    const info = this.connections.infoFor(client.conn);
+    this.log.warn({ clientId: client.id || undefined, listener: info?.listenerName, remote: info?.socket.remoteAddress, reason: error.message }, 'protocol violation: connection closed');
   }
 
   private async countRestoredSessions(): Promise<void> {

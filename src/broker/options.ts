@@ -1,3 +1,5 @@
+import type { LoginThrottleOptions } from './auth/login-throttle.js';
+
 /** How the embedded broker is set up. Paths are absolute; the gateway's config loader resolves them. */
 export type ListenerProtocol = 'mqtt' | 'mqtts' | 'ws' | 'wss';
 
@@ -43,6 +45,8 @@ export interface BrokerOptions {
   persistenceDir?: string;
   sysIntervalSeconds: number;
   limits: BrokerLimits;
+  /** How failed logins are slowed per address; DEFAULT_LOGIN_THROTTLE unless given (tests). */
+  loginThrottle?: LoginThrottleOptions;
 }
 
 export const DEFAULT_LIMITS: BrokerLimits = {

@@ -6,6 +6,18 @@ export class BrokerStats {
   publishDropped = 0;
   connectionsTotal = 0;
   clientsMaximum = 0;
+  /** Writes of the on-disk store that failed (a full disk, an I/O error); each is retried. */
+  storageWriteFailures = 0;
+  /** Runs of failed writes that ended with a successful one. */
+  storageRecoveries = 0;
+  /** CONNECTs refused for a wrong username or password. */
+  authFailures = 0;
+  /** Password checks held back because their address failed too often (password guessing). */
+  authDelayed = 0;
+  /** CONNECTs refused without a check: their address already had the most connections waiting. */
+  authShed = 0;
+  /** Connections closed for breaking the protocol: a topic that is not valid UTF-8 or holds U+0000, a password without a username. */
+  protocolViolations = 0;
   /** Client ids of persistent sessions seen this run, connected or not. */
   readonly persistentClients = new Set<string>();
   /** Subscriptions by client id; a persistent session's remain while it is offline. */

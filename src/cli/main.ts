@@ -10,6 +10,7 @@
 import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { startApplication, type ApplicationMode } from '../app/application.js';
+import { checkReferencedFiles } from '../app/config/check-files.js';
 import { ConfigError } from '../app/config/errors.js';
 import { configJsonSchema } from '../app/config/json-schema.js';
 import { loadConfigFile, type LoadedConfig } from '../app/config/load.js';
@@ -94,7 +95,8 @@ function configPath(argv: string[]): string {
 
 async function check(argv: string[]): Promise<number> {
   const file = configPath(argv);
-  await loadConfigFile(file);
+  // The files it names too (TLS, password, ACL): "valid" means the broker will start with it.
+  await checkReferencedFiles(await loadConfigFile(file));
   console.log(`${file}: valid`);
   return 0;
 }

@@ -37,13 +37,14 @@ async function verify(user: string, password: string): Promise<boolean> {
 }
 
 describe('runPasswd batch mode', () => {
-  it('-c -b creates a 0600 file with one $7$ entry at the default cost', async () => {
+  it('-c -b creates a 0640 file with one $7$ entry at the default cost', async () => {
     const io = fakeIo();
     expect(await runPasswd(['-c', '-b', file, 'user', 'pass'], io)).toBe(0);
     expect(io.err()).toBe('');
     const text = await readFile(file, 'utf8');
     expect(text).toMatch(/^user:\$7\$10000\$[A-Za-z0-9+/]{16}\$[A-Za-z0-9+/]{86}==\n$/);
-    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    // Readable by the group, so the broker's service user can read it (not by others).
+    expect((await stat(file)).mode & 0o777).toBe(0o640);
     expect(await verify('user', 'pass')).toBe(true);
     expect(await verify('user', 'Pass')).toBe(false);
   });

@@ -11,6 +11,8 @@ export interface LoadedConfig {
   /** Relative paths inside the config are resolved against this directory. */
   baseDir: string;
   config: AppConfig;
+  /** Where a key of the file is (its deepest part present), for problems found after validation (`check`). */
+  locate?(keyPath: (string | number)[]): { line?: number; column?: number };
 }
 
 export async function loadConfigFile(file: string): Promise<LoadedConfig> {
@@ -22,11 +24,16 @@ export async function loadConfigFile(file: string): Promise<LoadedConfig> {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
     throw new ConfigError(file, [{ key: '', message: `cannot read the config: ${reason}` }]);
   }
-  return { file: absolute, baseDir: path.dirname(absolute), config: parseConfig(text, file) };
+  const { config, locate } = parseConfigWithPositions(text, file);
+  return { file: absolute, baseDir: path.dirname(absolute), config, locate };
 }
 
 /** Parse and validate YAML text; every problem is reported at once, with its key path and line. */
 export function parseConfig(text: string, file: string): AppConfig {
+  return parseConfigWithPositions(text, file).config;
+}
+
+function parseConfigWithPositions(text: string, file: string): Pick<LoadedConfig, 'config' | 'locate'> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
 
@@ -48,7 +55,7 @@ export function parseConfig(text: string, file: string): AppConfig {
     problems.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0));
     throw new ConfigError(file, problems);
   }
-  return result.data;
+  return { config: result.data, locate: (keyPath) => locate(doc, keyPath, lineCounter) };
 }
 
 function toProblems(issue: z.core.$ZodIssue, doc: Document, lineCounter: LineCounter): ConfigProblem[] {

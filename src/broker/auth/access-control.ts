@@ -1,6 +1,7 @@
 import type { Logger } from '../../util/logger.js';
 import type { ConnectionInfo } from '../connection.js';
 import type { ConnectRefusal, EngineClient, EngineSubscription } from '../engine/engine.js';
+import type { LoginThrottle } from './login-throttle.js';
 
 /** Who a connected client is, for access decisions. */
 export interface ClientIdentity {
@@ -25,6 +26,19 @@ export interface AccessControlOptions {
   loadAcl: (file: string) => Promise<AccessPolicy>;
   connectionInfo: (client: EngineClient) => ConnectionInfo | undefined;
   logger: Logger;
+  /** Slows password checks per address after repeated failures; none: every CONNECT is checked at once. */
+  throttle?: LoginThrottle;
+  counters?: AuthCounters;
+}
+
+/** What the broker counts of logins (BrokerStats). */
+export interface AuthCounters {
+  /** A wrong username or password. */
+  failed(): void;
+  /** A password check held back because its address failed too often. */
+  delayed(): void;
+  /** A CONNECT refused unchecked: its address already had the most connections waiting. */
+  shed(): void;
 }
 
 // aedes' CONNACK return codes (MQTT 3.1.1 §3.2.2.3).
@@ -111,10 +125,35 @@ export class AccessControl {
       if (info.listener.allowAnonymous) return accept({ clientId: client.id, username });
       return refuse(NOT_AUTHORIZED, 'no password_file configured and anonymous access is not allowed on this listener');
     }
-    passwords.verify(username, password ?? Buffer.alloc(0)).then(
-      (ok) => (ok ? accept({ clientId: client.id, username }) : refuse(BAD_USERNAME_OR_PASSWORD, 'bad username or password')),
-      (error: unknown) => refuse(NOT_AUTHORIZED, `password check failed: ${(error as Error).message}`),
-    );
+    const address = info.socket.remoteAddress;
+    const throttle = this.options.throttle;
+    const check = () =>
+      passwords.verify(username, password ?? Buffer.alloc(0)).then(
+        (ok) => {
+          if (ok) return accept({ clientId: client.id, username });
+          this.options.counters?.failed();
+          if (throttle?.failed(address)) this.log.warn({ remote: address }, 'repeated failed logins: password checks from this address are slowed down');
+          refuse(BAD_USERNAME_OR_PASSWORD, 'bad username or password');
+        },
+        (error: unknown) => refuse(NOT_AUTHORIZED, `password check failed: ${(error as Error).message}`),
+      );
+    const gate = throttle?.gate(address) ?? { check: 'now' };
+    if (gate.check === 'now') {
+      void check();
+      return;
+    }
+    if (gate.check === 'refuse') {
+      // Not logged one by one: a flood would write as fast as it connects. The throttle's warning said it starts.
+      this.options.counters?.shed();
+      done(refusal(NOT_AUTHORIZED, 'too many failed logins from this address'), false);
+      return;
+    }
+    this.options.counters?.delayed();
+    setTimeout(() => {
+      throttle!.released(address);
+      if (client.conn.destroyed) done(refusal(NOT_AUTHORIZED, 'connection closed while its login was delayed'), false);
+      else void check();
+    }, gate.delayMs);
   };
 
   /** Whether `client` may publish on `topic`: false means drop (still acknowledged, as MQTT 3.1.1 requires). */

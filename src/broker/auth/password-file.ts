@@ -5,7 +5,7 @@
  * a `PasswordFileError` naming the line, so a broken file cannot quietly lock users out.
  */
 import { readFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 
 import { PasswordFileError } from './password-file-error.js';
 import { readPasswordLines } from './password-lines.js';
@@ -33,8 +33,14 @@ export interface PasswordFileOptions {
 export class PasswordFile {
   readonly path: string;
   readonly #hashes: ReadonlyMap<string, PasswordHash>;
-  /** Verified against for unknown users so they take as long as known ones. */
-  readonly #decoy: PasswordHash;
+  /**
+   * Verified against for unknown users so they take as long as known ones: one per user of the file, with its
+   * parameters (type, iterations, salt length) and random salt and hash, picked by a keyed hash of the unknown
+   * name. Whatever the file mixes, unknown names cost what the file's users cost, in the same proportions, and one
+   * name always the same (a name probed twice does not stand out by changing).
+   */
+  readonly #decoys: readonly PasswordHash[];
+  readonly #decoyKey = randomBytes(32);
   readonly #cache: VerifyCache;
   readonly #inflight = new Map<string, Promise<boolean>>();
   readonly #verifyHash: (hash: PasswordHash, password: Buffer) => Promise<boolean>;
@@ -42,7 +48,7 @@ export class PasswordFile {
   private constructor(path: string, hashes: ReadonlyMap<string, PasswordHash>, options: PasswordFileOptions) {
     this.path = path;
     this.#hashes = hashes;
-    this.#decoy = decoyFor(hashes.values().next().value);
+    this.#decoys = hashes.size === 0 ? [decoyFor(undefined)] : [...hashes.values()].map(decoyFor);
     this.#cache = new VerifyCache(options.cacheSize ?? 256);
     const argon2 = options.argon2 ?? (hasArgon2id(hashes) ? new Argon2idVerifier() : undefined);
     this.#verifyHash = options.verifyHash ?? ((hash, password) => verifyPasswordHash(hash, password, argon2));
@@ -89,7 +95,7 @@ export class PasswordFile {
     const pw = typeof password === 'string' ? Buffer.from(password, 'utf8') : password;
     const stored = this.#hashes.get(username);
     if (stored === undefined) {
-      await this.#verifyHash(this.#decoy, pw);
+      await this.#verifyHash(this.#decoyFor(username), pw);
       return false;
     }
     const key = this.#cache.keyFor(username, pw);
@@ -104,6 +110,11 @@ export class PasswordFile {
     if (ok) this.#cache.add(key);
     return ok;
   }
+
+  #decoyFor(username: string): PasswordHash {
+    const pick = createHmac('sha256', this.#decoyKey).update(username, 'utf8').digest().readUInt32BE(0);
+    return this.#decoys[pick % this.#decoys.length]!;
+  }
 }
 
 function hasArgon2id(hashes: ReadonlyMap<string, PasswordHash>): boolean {
@@ -112,7 +123,6 @@ function hasArgon2id(hashes: ReadonlyMap<string, PasswordHash>): boolean {
 }
 
 function decoyFor(model: PasswordHash | undefined): PasswordHash {
-  const hash = randomBytes(HASH_LENGTH);
-  if (model === undefined) return { type: '$7$', iterations: DEFAULT_ITERATIONS, salt: randomBytes(DEFAULT_SALT_LENGTH), hash };
-  return { ...model, salt: randomBytes(model.salt.length), hash };
+  if (model === undefined) return { type: '$7$', iterations: DEFAULT_ITERATIONS, salt: randomBytes(DEFAULT_SALT_LENGTH), hash: randomBytes(HASH_LENGTH) };
+  return { ...model, salt: randomBytes(model.salt.length), hash: randomBytes(model.hash.length) };
 }

@@ -12,10 +12,14 @@ import { SessionWrites, type SessionQueueStore } from './delivery/session-writes
 import { SubscriptionRegistry } from './delivery/subscription-registry.js';
 import { disablePacketNumberCache } from './packet-numbers.js';
 import { createPersistence, hideDollarTopicsFromWildcards, limitQueuedMessages, observeAcknowledgements, observeResends, type AedesPersistence } from './persistence/stores.js';
+import type { JournaledPersistence, JournalStatus } from './persistence/journaled.js';
 import { checkPinnedVersions } from './versions.js';
 import { coalesceWrites } from './wire/coalesce-writes.js';
 import { PacketReader, type PacketTaker, type ReaderHooks, type WirePacket } from './wire/packet-reader.js';
 import { readFlowing } from './wire/read-loop.js';
+import { ProtocolViolation } from './wire/mqtt-strings.js';
+
+export { ProtocolViolation };
 import { startsWithWildcard } from '../../mqtt/topic-match.js';
 
 /**
@@ -95,7 +99,14 @@ export interface EngineOptions {
   onQueueFull?(clientId: string): void;
   /** A connection closed by the engine for a packet over the size limit, before buffering it. */
   onOversizedPacket?(client: EngineClient, announcedBytes: number): void;
+  /** A write of the on-disk store failed; `failedWrites` counts the run of failures it belongs to (1: the first). */
+  onStorageWriteFailed?(error: Error, failedWrites: number): void;
+  /** The on-disk store writes again after a run of failures. */
+  onStorageRecovered?(durationMs: number, failedWrites: number): void;
 }
+
+/** The on-disk store's state, for health(). */
+export type StorageStatus = JournalStatus;
 
 /** What the engine reports; the names and arguments of aedes' own events. */
 export interface EngineEvents {
@@ -136,6 +147,7 @@ export class DeliveryEngine {
   private readonly subscriptionRegistry = new SubscriptionRegistry();
   private sessionWrites!: SessionWrites;
   private store!: AedesPersistence;
+  private journal!: JournaledPersistence;
   private aedes!: Aedes;
 
   private constructor(private readonly options: EngineOptions) {
@@ -157,7 +169,13 @@ export class DeliveryEngine {
 
   private async start(overrides: Partial<AedesOptions>): Promise<void> {
     const { limits, policy } = this.options;
-    const persistence = observeAcknowledgements(hideDollarTopicsFromWildcards(await createPersistence(this.options.persistenceDir, this.log)), (client, messageId) =>
+    this.journal = await createPersistence(this.options.persistenceDir, this.log, {
+      events: {
+        writeFailed: (episode) => this.options.onStorageWriteFailed?.(episode.error, episode.failedWrites),
+        recovered: (episode, durationMs) => this.options.onStorageRecovered?.(durationMs, episode.failedWrites),
+      },
+    });
+    const persistence = observeAcknowledgements(hideDollarTopicsFromWildcards(this.journal), (client, messageId) =>
       this.windows.get(client)?.acknowledged(messageId),
     );
     this.store = limitQueuedMessages(
@@ -177,6 +195,11 @@ export class DeliveryEngine {
       keepaliveLimit: limits.maxKeepalive < 65535 ? limits.maxKeepalive : 0,
       maxClientsIdLength: 65535,
       preConnect: (client, packet, callback) => {
+        if (packet.password !== undefined && packet.username === undefined) {
+          // MQTT-3.1.2-22; aedes speaks 3.1 and 3.1.1 only (MQTT 5 would allow it). Closed without CONNACK, as mosquitto does.
+          callback(new ProtocolViolation('password without username (MQTT-3.1.2-22)'), false);
+          return;
+        }
         if (!policy.admit(client)) {
           callback(null, false);
           return;
@@ -252,6 +275,11 @@ export class DeliveryEngine {
 
   get closed(): boolean {
     return this.aedes.closed;
+  }
+
+  /** Whether the on-disk store is writing (`failing`: changes are kept in memory until a retry succeeds). */
+  storageStatus(): StorageStatus {
+    return this.journal.status();
   }
 
   on<E extends keyof EngineEvents>(event: E, listener: EngineEvents[E]): void {

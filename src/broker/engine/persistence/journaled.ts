@@ -1,12 +1,15 @@
 import { Readable } from 'node:stream';
 import { deserialize, serialize } from 'node:v8';
-import type { ClassicLevel } from 'classic-level';
+import { JournalNotSavedError, type JournalOp, type JournalStore } from './journal-store.js';
 import type { AedesPersistence } from './stores.js';
 import { OUTGOING_PREFIX, OutgoingQueues } from './outgoing-queues.js';
 import { decodeStoredPacket, type StoredPacket } from './packet-codec.js';
 
 /** How often changes are written to disk (one LevelDB batch). */
 export const DEFAULT_FLUSH_INTERVAL_MS = 100;
+/** After a failed write, the next try waits this long, doubled after each failure up to the maximum. */
+export const DEFAULT_RETRY_INITIAL_MS = 250;
+export const DEFAULT_RETRY_MAX_MS = 5000;
 const SUBSCRIBERS_CACHE_SIZE = 4096;
 
 // Keys. Client ids are encodeURIComponent'ed so ':' separates fields unambiguously.
@@ -25,6 +28,40 @@ interface Subscription {
   [field: string]: unknown;
 }
 type Change = { value: object } | null;
+
+/** A run of failed writes, from the first failure to the next write that succeeds. */
+export interface WriteFailureEpisode {
+  /** When the first write of the run failed (ms since the epoch). */
+  since: number;
+  /** Writes (and reopenings) that failed in this run so far. */
+  failedWrites: number;
+  /** The latest error. */
+  error: Error;
+}
+
+export interface JournalEvents {
+  /** Every failed write; `episode.failedWrites` is 1 for the first of a run. */
+  writeFailed?(episode: WriteFailureEpisode): void;
+  /** A write succeeded after a run of failures: everything kept in memory meanwhile is on disk again. */
+  recovered?(episode: WriteFailureEpisode, durationMs: number): void;
+}
+
+export interface JournalOptions {
+  flushIntervalMs?: number;
+  retryInitialMs?: number;
+  retryMaxMs?: number;
+  events?: JournalEvents;
+}
+
+/** What health() shows of the store. */
+export interface JournalStatus {
+  /** `memory`: no disk (persistence off); `failing`: the last write failed, changes are kept in memory meanwhile. */
+  state: 'memory' | 'ok' | 'failing';
+  location?: string;
+  failingSince?: string;
+  failedWrites?: number;
+  error?: string;
+}
 
 /**
  * Durable persistence that is fast on the hot path: aedes' in-memory persistence serves every read and write, and
@@ -52,15 +89,27 @@ export class JournaledPersistence implements AedesPersistence {
   private readonly written = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
-  private flushError: Error | undefined;
+  /** Set from a failed write until one succeeds. */
+  private failure: WriteFailureEpisode | undefined;
+  /** When the next write may be tried after a failure, and the wait before the one after. */
+  private retryAt = 0;
+  private retryDelayMs = 0;
+  private readonly flushIntervalMs: number;
+  private readonly retryInitialMs: number;
+  private readonly retryMaxMs: number;
+  private readonly events: JournalEvents;
 
   constructor(
     /** Without one, nothing is written: the same store, in memory only (`persistence: false`, tests). */
-    private readonly db: ClassicLevel<string, Buffer> | undefined,
+    private readonly db: JournalStore | undefined,
     private readonly inner: AedesPersistence,
-    private readonly flushIntervalMs = DEFAULT_FLUSH_INTERVAL_MS,
-    private readonly onFlushError: (error: Error) => void = () => {},
-  ) {}
+    options: JournalOptions = {},
+  ) {
+    this.flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
+    this.retryInitialMs = options.retryInitialMs ?? DEFAULT_RETRY_INITIAL_MS;
+    this.retryMaxMs = Math.max(this.retryInitialMs, options.retryMaxMs ?? DEFAULT_RETRY_MAX_MS);
+    this.events = options.events ?? {};
+  }
 
   [method: string]: unknown;
 
@@ -72,22 +121,56 @@ export class JournaledPersistence implements AedesPersistence {
     await this.inner.setup(broker);
     this.outgoing.setBrokerId((broker as { id: string }).id);
     if (this.db) await this.load(this.db, broker as { id: string; counter: number });
-    this.timer = setInterval(() => void this.flush(), this.flushIntervalMs);
+    this.timer = setInterval(() => void this.flushOnTimer(), this.flushIntervalMs);
     this.timer.unref();
   }
 
-  /** Writes every pending change; resolves when they are on disk. */
+  /**
+   * Writes every pending change now, even while waiting to retry after a failure; resolves when they are on disk, or
+   * when the write failed (then they stay pending: see status()).
+   */
   flush(): Promise<void> {
     this.flushing = this.flushing.then(() => this.writePending());
     return this.flushing;
   }
 
+  /** The timer's flush: after a failed write, not before the backoff has passed. */
+  private flushOnTimer(): Promise<void> {
+    if (this.failure && Date.now() < this.retryAt) return this.flushing;
+    return this.flush();
+  }
+
+  status(): JournalStatus {
+    if (!this.db) return { state: 'memory' };
+    const failure = this.failure;
+    if (!failure) return { state: 'ok', location: this.db.location };
+    return {
+      state: 'failing',
+      location: this.db.location,
+      failingSince: new Date(failure.since).toISOString(),
+      failedWrites: failure.failedWrites,
+      error: failure.error.message,
+    };
+  }
+
+  /**
+   * Writes what is pending (one last try, whatever the backoff) and closes. Rejects with a JournalNotSavedError when
+   * changes could not be written: a stop that lost acknowledged state must not look like a clean one.
+   */
   async destroy(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
     await this.flush();
+    const failure = this.failure;
     await (this.inner.destroy as () => Promise<void>)();
-    await this.db?.close();
+    await this.db?.close().catch(() => undefined);
+    if (failure && this.db) {
+      throw new JournalNotSavedError(
+        `persistence in ${this.db.location} could not save the changes made since ${new Date(failure.since).toISOString()} ` +
+          `(${failure.failedWrites} failed writes, last: ${failure.error.message}): they are lost`,
+        { cause: failure.error },
+      );
+    }
   }
 
   // --- retained
@@ -301,30 +384,30 @@ export class JournaledPersistence implements AedesPersistence {
       this.outgoing.discardChanges();
       return;
     }
-    if (this.pending.size === 0 && !this.outgoing.hasChanges) return;
+    // After a failure an empty write is still tried: it is what finds the disk writable again.
+    if (this.pending.size === 0 && !this.outgoing.hasChanges && !this.failure) return;
     const changes = this.pending;
     this.pending = new Map();
     const queued = this.outgoing.takeChanges();
     // Messages queued and acknowledged within the interval leave nothing to write.
-    if (changes.size === 0 && queued.puts.length === 0 && queued.deletes.length === 0) return;
-    const batch = db.batch();
+    if (changes.size === 0 && queued.puts.length === 0 && queued.deletes.length === 0 && !this.failure) return;
+    const ops: JournalOp[] = [];
     for (const [key, change] of changes) {
       // `written` is updated now, not after the write: a key forgotten while the batch is in flight must be deleted.
       if (change) {
-        batch.put(key, serialize(change.value));
+        ops.push({ type: 'put', key, value: serialize(change.value) });
         this.written.add(key);
       } else {
-        batch.del(key);
+        ops.push({ type: 'del', key });
         this.written.delete(key);
       }
     }
-    for (const [key, value] of queued.puts) batch.put(key, value);
-    for (const key of queued.deletes) batch.del(key);
+    for (const [key, value] of queued.puts) ops.push({ type: 'put', key, value });
+    for (const key of queued.deletes) ops.push({ type: 'del', key });
     try {
-      // Not { sync: true }: an fsync on every flush stalled delivery for 150-300 ms (p99 of the 2,000 msg/s bench
-      // went from 3.6 ms to 145-322 ms), and aedes-persistence-level never synced either.
-      await batch.write();
-      this.flushError = undefined;
+      // LevelDB refuses every write after a failed one until it is reopened.
+      if (this.failure) await db.reopen();
+      await db.write(ops);
     } catch (error) {
       // Nothing of the batch is on disk: queue its changes again, unless a newer change of the same key is waiting.
       for (const [key, change] of changes) {
@@ -332,15 +415,38 @@ export class JournaledPersistence implements AedesPersistence {
         if (!this.pending.has(key)) this.pending.set(key, change);
       }
       queued.restore();
-      // Keep running in memory; say so once per failure streak.
-      if (!this.flushError) this.onFlushError(error as Error);
-      this.flushError = error as Error;
+      this.failed(error as Error);
+      return;
     }
+    this.succeeded();
+  }
+
+  /** Keeps running in memory and tries again after a backoff; the events say when a run of failures starts. */
+  private failed(error: Error): void {
+    const now = Date.now();
+    if (this.failure) {
+      this.failure.failedWrites++;
+      this.failure.error = error;
+      this.retryDelayMs = Math.min(this.retryMaxMs, this.retryDelayMs * 2);
+    } else {
+      this.failure = { since: now, failedWrites: 1, error };
+      this.retryDelayMs = this.retryInitialMs;
+    }
+    this.retryAt = now + this.retryDelayMs;
+    this.events.writeFailed?.(this.failure);
+  }
+
+  private succeeded(): void {
+    const failure = this.failure;
+    if (!failure) return;
+    this.failure = undefined;
+    this.retryDelayMs = 0;
+    this.events.recovered?.(failure, Date.now() - failure.since);
   }
 
   /** Loads the journal into the memory store. */
-  private async load(db: ClassicLevel<string, Buffer>, broker: { id: string; counter: number }): Promise<void> {
-    for await (const [key, blob] of db.iterator()) {
+  private async load(db: JournalStore, broker: { id: string; counter: number }): Promise<void> {
+    for await (const [key, blob] of db.entries()) {
       if (key === VERSION_KEY) continue;
       const [prefix, rest] = [key.slice(0, 2), key.slice(2)];
       if (prefix === OUTGOING_PREFIX) {
@@ -375,7 +481,12 @@ export class JournaledPersistence implements AedesPersistence {
           break;
       }
     }
-    await db.put(VERSION_KEY, serialize(1));
+    try {
+      await db.put(VERSION_KEY, serialize(1));
+    } catch (error) {
+      // A full disk at start: serve from memory and retry, as after any failed write.
+      this.failed(error as Error);
+    }
   }
 }
 

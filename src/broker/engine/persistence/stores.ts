@@ -1,11 +1,9 @@
-import { chmod, mkdir } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
-import { ClassicLevel } from 'classic-level';
 import { topicMatches } from '../../../mqtt/topic-match.js';
 import type { Logger } from '../../../util/logger.js';
-import { BrokerError } from '../../errors.js';
 import { requireFromAedes } from '../aedes-internals.js';
-import { DEFAULT_FLUSH_INTERVAL_MS, JournaledPersistence } from './journaled.js';
+import { LevelJournalStore, type JournalStore } from './journal-store.js';
+import { DEFAULT_FLUSH_INTERVAL_MS, JournaledPersistence, type JournalEvents } from './journaled.js';
 
 /** The aedes 1.x persistence contract, as far as this module touches it. */
 export interface AedesPersistence {
@@ -22,42 +20,47 @@ export interface AedesPersistence {
 
 type PersistenceConstructor = new (db?: unknown) => AedesPersistence;
 
+export interface PersistenceSettings {
+  flushIntervalMs?: number;
+  /** Told of every failed write and of the recovery, besides the log. */
+  events?: JournalEvents;
+  /** Opens the disk store; LevelDB in `dir` unless given (tests inject failures with it). */
+  openStore?: (dir: string) => Promise<JournalStore>;
+}
+
 /**
  * On disk (LevelDB in `dir`) so retained messages, persistent sessions' subscriptions and their queued QoS 1/2
  * messages survive a restart, and a power cut up to the last `flushIntervalMs` (see JournaledPersistence); in memory
  * when `dir` is undefined (tests, throwaway brokers): the same store without its journal.
+ *
+ * A failed write (a full SD card, an I/O error) does not stop the broker: the state is kept in memory, the write is
+ * tried again with backoff until it succeeds, and the log says so once when the failures start and once when they end.
  */
-export async function createPersistence(
-  dir: string | undefined,
-  logger: Logger,
-  flushIntervalMs = DEFAULT_FLUSH_INTERVAL_MS,
-): Promise<AedesPersistence> {
+export async function createPersistence(dir: string | undefined, logger: Logger, settings: PersistenceSettings = {}): Promise<JournaledPersistence> {
   const MemoryPersistence = requireFromAedes('aedes-persistence/asyncPersistence.js') as PersistenceConstructor;
-  if (dir === undefined) return new JournaledPersistence(undefined, new MemoryPersistence(), flushIntervalMs);
-  // Retained payloads, queued messages and wills: for the broker's user only.
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700);
-  // The journal is written, and read only at start: LevelDB's default 8 MiB block cache and 4 MiB write buffer would
-  // be a tenth of the memory budget of a Pi Zero 2 W for nothing.
-  const db = new ClassicLevel<string, Buffer>(dir, { valueEncoding: 'buffer', cacheSize: 512 * 1024, writeBufferSize: 1024 * 1024 });
-  try {
-    await db.open();
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause;
-    const locked = (error as { code?: string }).code === 'LEVEL_LOCKED' || cause?.code === 'LEVEL_LOCKED';
-    throw new BrokerError(
-      locked
-        ? `persistence ${dir} is locked: another pi-edge-gateway process is using it`
-        : `cannot open the persistence in ${dir}: ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
-  logger.info({ dir }, 'persistence on disk');
+  const flushIntervalMs = settings.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
+  if (dir === undefined) return new JournaledPersistence(undefined, new MemoryPersistence(), { flushIntervalMs });
+  const log = logger.child({ module: 'persistence' });
+  const store = await (settings.openStore ?? LevelJournalStore.open)(dir);
+  log.info({ dir }, 'persistence on disk');
+  const events = settings.events ?? {};
   // aedes-persistence-level costs ~250 µs of CPU per QoS 1 message to a persistent session (a put, a get and a batch
   // each); this keeps the live state in memory and writes it behind, batched.
-  return new JournaledPersistence(db, new MemoryPersistence(), flushIntervalMs, (error) =>
-    logger.error({ err: error, dir }, 'persistence write failed; state is kept in memory only until a write succeeds'),
-  );
+  return new JournaledPersistence(store, new MemoryPersistence(), {
+    flushIntervalMs,
+    events: {
+      writeFailed: (episode) => {
+        if (episode.failedWrites === 1) {
+          log.error({ err: episode.error, dir }, 'persistence write failed: state is kept in memory and written again when the disk takes it');
+        }
+        events.writeFailed?.(episode);
+      },
+      recovered: (episode, durationMs) => {
+        log.info({ dir, failedWrites: episode.failedWrites, durationMs }, 'persistence writes again: everything kept in memory meanwhile is on disk');
+        events.recovered?.(episode, durationMs);
+      },
+    },
+  });
 }
 
 /**

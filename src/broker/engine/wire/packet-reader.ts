@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import { filtersProblem, mqttStringProblem, ProtocolViolation } from './mqtt-strings.js';
 import { INCOMPLETE, MALFORMED, readRemainingLength, type FrameBounds } from './remaining-length.js';
 
 /** The parts of an mqtt-packet Parser that aedes uses and that the reader needs. */
@@ -199,6 +200,8 @@ export class PacketReader {
       if (length < 2) return this.fail('Cannot parse topic');
       const topicEnd = start + 2 + buffer.readUInt16BE(start);
       if (topicEnd > end) return this.fail('Cannot parse topic');
+      const badTopic = mqttStringProblem(buffer, start + 2, topicEnd);
+      if (badTopic) return this.violation(`topic: ${badTopic}`);
       packet.topic = buffer.toString('utf8', start + 2, topicEnd);
       let payloadStart = topicEnd;
       if (packet.qos > 0) {
@@ -224,8 +227,18 @@ export class PacketReader {
       return !this.failed;
     }
     // CONNECT, SUBSCRIBE, UNSUBSCRIBE, DISCONNECT and anything invalid: mqtt-packet, with the whole frame.
+    const badFilter = filtersProblem(type, buffer, start, end);
+    if (badFilter) return this.violation(badFilter);
     this.original(buffer.subarray(frame, end));
     return true;
+  }
+
+  private violation(message: string): false {
+    this.failed = true;
+    this.pending = [];
+    this.pendingLength = 0;
+    this.parser.emit('error', new ProtocolViolation(message));
+    return false;
   }
 
   private emit(packet: WirePacket): boolean {

@@ -15,7 +15,7 @@ type Listener = (packet: PacketLike, done: () => void) => void;
 
 /** A router over the real matcher and the real (in-memory) session store. */
 async function setup(maxTopicLevels = 100) {
-  const store = new JournaledPersistence(undefined, new MemoryPersistence(), 60_000);
+  const store = new JournaledPersistence(undefined, new MemoryPersistence(), { flushIntervalMs: 60_000 });
   const host = {
     id: 'broker-1',
     counter: 0,

@@ -10,6 +10,7 @@ import type { AedesPersistence } from '../../../../src/broker/engine/persistence
 import { JournaledPersistence } from '../../../../src/broker/engine/persistence/journaled.js';
 import { collect, connectClient } from '../../../helpers/broker.js';
 import { makeTempDir } from '../../../helpers/temp-dir.js';
+import { FaultyJournalStore } from '../../../helpers/faulty-journal-store.js';
 import { freePort } from '../../../helpers/free-port.js';
 import { startCliProcess } from '../../../helpers/cli-process.js';
 
@@ -27,10 +28,9 @@ afterEach(async () => {
   await tmp.remove();
 });
 
-async function journal(broker = { id: 'b', counter: 0 }): Promise<{ p: JournaledPersistence; broker: typeof broker; db: ClassicLevel<string, Buffer> }> {
-  const db = new ClassicLevel<string, Buffer>(path.join(tmp.dir, 'db'), { valueEncoding: 'buffer' });
-  await db.open();
-  const p = new JournaledPersistence(db, new MemoryPersistence(), 60_000);
+async function journal(broker = { id: 'b', counter: 0 }): Promise<{ p: JournaledPersistence; broker: typeof broker; db: FaultyJournalStore }> {
+  const db = await FaultyJournalStore.open(path.join(tmp.dir, 'db'));
+  const p = new JournaledPersistence(db, new MemoryPersistence(), { flushIntervalMs: 60_000 });
   await p.setup(broker);
   open.push(p);
   return { p, broker, db };
@@ -124,29 +124,20 @@ describe('JournaledPersistence', () => {
     expect((await all(p.outgoingStream({ id: 'dash' }))).map((q) => q.topic)).toEqual(['home/open']);
   });
 
-  it('writes a failed batch again at the next flush', async () => {
-    const db = new ClassicLevel<string, Buffer>(path.join(tmp.dir, 'db'), { valueEncoding: 'buffer' });
-    await db.open();
+  it('writes a failed batch again at the next flush, reopening the store LevelDB keeps failing', async () => {
+    const db = await FaultyJournalStore.open(path.join(tmp.dir, 'db'));
     const failures: string[] = [];
-    const p = new JournaledPersistence(db, new MemoryPersistence(), 60_000, (e) => failures.push(e.message));
+    const p = new JournaledPersistence(db, new MemoryPersistence(), { flushIntervalMs: 60_000, events: { writeFailed: (e) => failures.push(e.error.message) } });
     await p.setup({ id: 'b', counter: 0 });
     open.push(p);
-    const realBatch = db.batch.bind(db) as () => { write: () => Promise<void> };
-    let failNext = true;
-    (db as unknown as { batch: () => unknown }).batch = () => {
-      const batch = realBatch();
-      if (failNext) {
-        failNext = false;
-        batch.write = () => Promise.reject(new Error('ENOSPC'));
-      }
-      return batch;
-    };
+    db.full = true;
     await p.storeRetained({ ...packet('kept/after/failure', 'v', 1), retain: true });
     await p.flush();
-    expect(failures).toEqual(['ENOSPC']);
-    expect(await db.keys().all()).not.toContain('r:kept/after/failure');
+    expect(failures).toEqual(['IO error: write: No space left on device']);
+    expect(await db.keys()).not.toContain('r:kept/after/failure');
+    db.full = false;
     await p.flush();
-    expect(await db.keys().all()).toContain('r:kept/after/failure');
+    expect(await db.keys()).toContain('r:kept/after/failure');
   });
 
   it('does not write the broker\'s own $SYS values', async () => {
@@ -154,7 +145,7 @@ describe('JournaledPersistence', () => {
     await p.storeRetained({ ...packet('$SYS/broker/uptime', '10 seconds', 1), retain: true });
     await p.storeRetained({ ...packet('home/mode', 'eco', 2), retain: true });
     await p.flush();
-    expect((await db.keys().all()).filter((k) => k.startsWith('r:'))).toEqual(['r:home/mode']);
+    expect((await db.keys()).filter((k) => k.startsWith('r:'))).toEqual(['r:home/mode']);
   });
 
   it('loads queued messages that an earlier version wrote with v8.serialize, in queue order', async () => {
@@ -230,7 +221,7 @@ describe('JournaledPersistence', () => {
       const found = lookUp(topic);
       return new Promise((resolve) => (answer = () => resolve(found)));
     };
-    const p = new JournaledPersistence(undefined, inner, 60_000);
+    const p = new JournaledPersistence(undefined, inner, { flushIntervalMs: 60_000 });
     await p.setup({ id: 'b', counter: 0 });
     open.push(p);
     const lookup = p.subscriptionsByTopic('home/t');
@@ -245,7 +236,7 @@ describe('JournaledPersistence', () => {
   });
 
   it('works without a journal: the same store, in memory only', async () => {
-    const p = new JournaledPersistence(undefined, new MemoryPersistence(), 10);
+    const p = new JournaledPersistence(undefined, new MemoryPersistence(), { flushIntervalMs: 10 });
     await p.setup({ id: 'b', counter: 0 });
     open.push(p);
     await p.outgoingEnqueueCombi([{ clientId: 'dash' }], packet('t', 'x', 1));
@@ -264,7 +255,7 @@ describe('JournaledPersistence', () => {
       await p.outgoingClearMessageId({ id: 'dash' }, { messageId: i });
     }
     await p.flush();
-    const keys = await db.keys().all();
+    const keys = await db.keys();
     expect(keys.filter((k) => k.startsWith('o:'))).toEqual([]);
   });
 });
