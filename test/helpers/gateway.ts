@@ -6,6 +6,7 @@ import { parseConfig } from '../../src/app/config/load.js';
 import type { AppConfig } from '../../src/app/config/schema.js';
 import { simulatedGatewayHardware } from '../../src/gateway/hardware-setup.js';
 import { silentLogger, type Logger } from '../../src/util/logger.js';
+import type { RecentWarnings } from '../../src/web/recent-warnings.js';
 import { connectClient } from './broker.js';
 
 export const TEST_BASE = 'test';
@@ -63,6 +64,8 @@ export interface StartOptions extends TestConfigOptions {
   gpio?: SimulatedGpio;
   seed?: number;
   logger?: Logger;
+  /** The logger's warnings stream (createLogger's `warnings`), handed to the application for the live page. */
+  warnings?: RecentWarnings;
   /** Called with the simulation before the gateway starts (set values, inject start-up faults). */
   prepare?: (sim: SimulatedHardware, gpio: SimulatedGpio) => void;
 }
@@ -77,7 +80,7 @@ export async function startGatewayUnderTest(devices: string, options: StartOptio
   const hardware = simulatedGatewayHardware(sim, gpio);
   let running: Application;
   try {
-    running = await startApplication({ file: '/test/test.yaml', baseDir: '/test', config }, { mode: 'run', logger, version: '0.0.0-test', hardware });
+    running = await startApplication({ file: '/test/test.yaml', baseDir: '/test', config }, { mode: 'run', logger, version: '0.0.0-test', hardware, ...(options.warnings ? { warnings: options.warnings } : {}) });
   } catch (error) {
     await sim.close().catch(() => undefined);
     throw error;
