@@ -120,7 +120,7 @@ function webServices(config: AppConfig, mode: 'run' | 'broker', parts: OperatedP
     ...webPageRoutes(path.join(packageInfo().root, 'web'), guard),
     webStateRoute(view, guard),
     webEventsRoute(view, guard),
-    webCommandRoute(commands, guard, { allowsPublish: (user, output) => parts.broker.allowsPublish(user, `web:${user ?? 'anonymous'}`, `${base}/${output}/set`) }),
+    webCommandRoute(commands, guard, { allowsPublish: (user, output) => parts.broker.allowsPublish(user, `web:${user}`, `${base}/${output}/set`) }),
   ];
   return { services: [view, commands], routes };
 }

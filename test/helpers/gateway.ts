@@ -16,6 +16,8 @@ export interface TestConfigOptions {
   /** Absolute state_dir (broker persistence lives under it). Default: none needed, persistence is off. */
   stateDir?: string;
   persistence?: boolean;
+  /** More keys of the `broker:` section (password_file, acl_file…), one `key: value` each. */
+  broker?: string[];
 }
 
 /**
@@ -37,7 +39,7 @@ broker:
     - { protocol: mqtt, host: 127.0.0.1, port: 0 }
   persistence: ${options.persistence ?? false}
   sys_interval: 0
-${devices}
+${(options.broker ?? []).map((line) => `  ${line}\n`).join('')}${devices}
 `;
 }
 
