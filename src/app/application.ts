@@ -10,6 +10,7 @@ import type { GatewayHardware } from '../gateway/hardware.js';
 import { channelsOf } from '../gateway/hardware-setup.js';
 import type { HttpServer } from '../http/server.js';
 import type { Logger } from '../util/logger.js';
+import type { RecentWarnings } from '../web/recent-warnings.js';
 import { loadConfigFile, type LoadedConfig } from './config/load.js';
 import { HardwareService, openHardware } from './hardware.js';
 import { Lifecycle } from './lifecycle.js';
@@ -25,6 +26,8 @@ export interface ApplicationOptions {
   version: string;
   /** Hardware the caller built (tests drive the simulation through it); by default the composition root chooses. */
   hardware?: GatewayHardware;
+  /** Where the logger also sends its warnings (createLogger's `warnings`): the live page lists the recent ones. */
+  warnings?: RecentWarnings;
 }
 
 /** The running application: its services, in start order, under one lifecycle. */
@@ -78,7 +81,7 @@ function buildApplication(loaded: LoadedConfig, options: ApplicationOptions): Ap
     services.push(hardware, gateway);
   }
   // Last to start, first to stop: their first look sees every other service running.
-  const operations = operationsServices(config, options.mode, { broker, bridges, gateway: () => gateway, health: () => lifecycle.health() }, metrics, logger);
+  const operations = operationsServices(config, options.mode, { broker, bridges, gateway: () => gateway, health: () => lifecycle.health(), warnings: options.warnings }, metrics, logger);
   services.push(...operations.services);
   const lifecycle = new Lifecycle(services, logger);
   return {

@@ -199,6 +199,16 @@ export class EmbeddedBroker {
     return { status: 'degraded', detail };
   }
 
+  /** Checks a login against the broker's password_file (the live page's login); false without one. */
+  verifyPassword(username: string, password: string): Promise<boolean> {
+    return this.access.verifyPassword(username, password);
+  }
+
+  /** Whether the broker's acl_file lets `username` publish on `topic`, as if it were a client of that user. */
+  allowsPublish(username: string | undefined, clientId: string, topic: string): boolean {
+    return this.access.allowsPublish({ clientId, ...(username === undefined ? {} : { username }) }, topic);
+  }
+
   /** A handle on the broker for one in-process participant; what it publishes is marked with `origin`. */
   bus(origin: string): BrokerBus {
     return new BrokerBus(this, origin);

@@ -17,6 +17,7 @@ import { loadConfigFile, type LoadedConfig } from '../app/config/load.js';
 import { openSystemd } from '../app/systemd/systemd-integration.js';
 import { createLogger } from '../util/logger.js';
 import { packageInfo } from '../util/package-info.js';
+import { RecentWarnings } from '../web/recent-warnings.js';
 import { parseCommandArgs, UsageError } from './args.js';
 import { CERTS_USAGE, runCerts } from './certs.js';
 import { asksForHelp, COMMAND_HELP, EXIT_CODES, OVERVIEW } from './help.js';
@@ -101,10 +102,10 @@ async function check(argv: string[]): Promise<number> {
   return 0;
 }
 
-function startLogging(loaded: LoadedConfig, what: string, levelOverride: string | undefined) {
+function startLogging(loaded: LoadedConfig, what: string, levelOverride: string | undefined, warnings: RecentWarnings | undefined) {
   const { config, file } = loaded;
   // JSON lines for journald and log shippers; readable lines when a person runs it in a terminal.
-  const logger = createLogger({ level: levelOverride ?? config.log.level, pretty: config.log.pretty ?? process.stdout.isTTY });
+  const logger = createLogger({ level: levelOverride ?? config.log.level, pretty: config.log.pretty ?? process.stdout.isTTY, ...(warnings ? { warnings } : {}) });
   logger.info({ version: packageInfo().version, config: file }, `pi-edge-gateway ${what} starting`);
   return logger;
 }
@@ -113,12 +114,14 @@ function startLogging(loaded: LoadedConfig, what: string, levelOverride: string 
 async function runApplication(argv: string[], mode: ApplicationMode): Promise<number> {
   const args = runArgs(argv);
   const loaded = await loadConfigFile(args.config);
-  const logger = startLogging(loaded, mode === 'run' ? 'gateway' : 'broker', args.logLevel);
+  // The live page lists the log's recent warnings: kept only when there is a page to show them.
+  const warnings = loaded.config.http?.enabled && loaded.config.http.web.enabled ? new RecentWarnings() : undefined;
+  const logger = startLogging(loaded, mode === 'run' ? 'gateway' : 'broker', args.logLevel, warnings);
   // Under systemd (NOTIFY_SOCKET set): READY=1, watchdog, STOPPING=1, RELOADING=1. Opened first: a watchdog that
   // cannot be fed fails the start now (exit 1) instead of a kill later.
   const systemd = await openSystemd({ env: process.env, logger });
   try {
-    const application = await startApplication(loaded, { mode, logger, version: packageInfo().version });
+    const application = await startApplication(loaded, { mode, logger, version: packageInfo().version, ...(warnings ? { warnings } : {}) });
     if (mode === 'run') printHowToWatch(loaded, application.broker.listenerNames()[0]);
     // Not `return 0`: main() sets process.exitCode from this, which would hide a failed stop.
     return await runUntilSignalled(systemd ? await systemd.running(application) : application, logger);

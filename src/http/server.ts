@@ -20,8 +20,8 @@ export interface HttpServerOptions {
 
 /**
  * The gateway's HTTP server on node:http: a table of routes by exact path (src/http/routes, one module each), 404
- * and 405 answered here, a failing handler logged and answered 500. It has no authentication: on an address other
- * than loopback, start() warns.
+ * and 405 answered here, a failing handler logged and answered 500. Authentication is the routes' own (the page's
+ * WebAccessGuard); /healthz and /metrics have none, so on an address other than loopback start() warns.
  */
 export class HttpServer {
   readonly name = 'http';
@@ -58,7 +58,7 @@ export class HttpServer {
     this.boundPort = (server.address() as AddressInfo).port;
     this.log.info({ url: this.url(), routes: [...this.routes.keys()] }, 'http listening');
     if (!isLoopbackHost(this.options.host)) {
-      this.log.warn({ host: this.options.host }, 'http is reachable from the network and its endpoints are unauthenticated: keep it behind a firewall');
+      this.log.warn({ host: this.options.host }, 'http is reachable from the network and /healthz and /metrics are unauthenticated: keep it behind a firewall');
     }
   }
 

@@ -6,6 +6,8 @@ export interface LoggerSettings {
   level?: string;
   /** Human-readable output for a terminal; JSON lines otherwise (journald, log shippers). */
   pretty?: boolean;
+  /** Also handed every warning and error line, after redaction (the live page's recent warnings). */
+  warnings?: pino.DestinationStream;
 }
 
 /**
@@ -22,11 +24,14 @@ export function createLogger(settings: LoggerSettings = {}, destination?: pino.D
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     base: { pid: process.pid },
   };
+  const prettyOptions = { colorize: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' };
+  if (settings.warnings) {
+    const main = destination ?? (settings.pretty ? pino.transport({ target: 'pino-pretty', options: prettyOptions }) : pino.destination(1));
+    // The logger's level still decides what is written at all; each stream then takes its part.
+    return pino(options, pino.multistream([{ level: 'trace', stream: main }, { level: 'warn', stream: settings.warnings }]));
+  }
   if (settings.pretty && !destination) {
-    return pino({
-      ...options,
-      transport: { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' } },
-    });
+    return pino({ ...options, transport: { target: 'pino-pretty', options: prettyOptions } });
   }
   return destination ? pino(options, destination) : pino(options);
 }

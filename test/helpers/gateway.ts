@@ -6,6 +6,7 @@ import { parseConfig } from '../../src/app/config/load.js';
 import type { AppConfig } from '../../src/app/config/schema.js';
 import { simulatedGatewayHardware } from '../../src/gateway/hardware-setup.js';
 import { silentLogger, type Logger } from '../../src/util/logger.js';
+import type { RecentWarnings } from '../../src/web/recent-warnings.js';
 import { connectClient } from './broker.js';
 
 export const TEST_BASE = 'test';
@@ -15,6 +16,8 @@ export interface TestConfigOptions {
   /** Absolute state_dir (broker persistence lives under it). Default: none needed, persistence is off. */
   stateDir?: string;
   persistence?: boolean;
+  /** More keys of the `broker:` section (password_file, acl_file…), one `key: value` each. */
+  broker?: string[];
 }
 
 /**
@@ -36,7 +39,7 @@ broker:
     - { protocol: mqtt, host: 127.0.0.1, port: 0 }
   persistence: ${options.persistence ?? false}
   sys_interval: 0
-${devices}
+${(options.broker ?? []).map((line) => `  ${line}\n`).join('')}${devices}
 `;
 }
 
@@ -63,6 +66,8 @@ export interface StartOptions extends TestConfigOptions {
   gpio?: SimulatedGpio;
   seed?: number;
   logger?: Logger;
+  /** The logger's warnings stream (createLogger's `warnings`), handed to the application for the live page. */
+  warnings?: RecentWarnings;
   /** Called with the simulation before the gateway starts (set values, inject start-up faults). */
   prepare?: (sim: SimulatedHardware, gpio: SimulatedGpio) => void;
 }
@@ -77,7 +82,7 @@ export async function startGatewayUnderTest(devices: string, options: StartOptio
   const hardware = simulatedGatewayHardware(sim, gpio);
   let running: Application;
   try {
-    running = await startApplication({ file: '/test/test.yaml', baseDir: '/test', config }, { mode: 'run', logger, version: '0.0.0-test', hardware });
+    running = await startApplication({ file: '/test/test.yaml', baseDir: '/test', config }, { mode: 'run', logger, version: '0.0.0-test', hardware, ...(options.warnings ? { warnings: options.warnings } : {}) });
   } catch (error) {
     await sim.close().catch(() => undefined);
     throw error;

@@ -6,7 +6,7 @@ import { DEFAULT_HTTP_PORT } from '../../src/http/config.js';
 describe('the http: and health: sections', () => {
   it('has no HTTP server without the section, and loopback on the default port with an empty one', () => {
     expect(parseConfig('gateway: { id: a }\n', 'a.yaml').http).toBeUndefined();
-    expect(parseConfig('http: {}\n', 'a.yaml').http).toEqual({ enabled: true, host: '127.0.0.1', port: DEFAULT_HTTP_PORT });
+    expect(parseConfig('http: {}\n', 'a.yaml').http).toEqual({ enabled: true, host: '127.0.0.1', port: DEFAULT_HTTP_PORT, web: { enabled: true, access: 'auto', update_interval: 5_000 } });
     expect(parseConfig('http: { enabled: false }\n', 'a.yaml').http?.enabled).toBe(false);
   });
 

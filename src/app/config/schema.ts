@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { bridgesSchema } from '../../bridge/config.js';
 import { brokerSchema } from '../../broker/config.js';
 import { checkDevices, gatewaySections } from '../../gateway/config/gateway-schema.js';
-import { httpSchema } from '../../http/config.js';
+import { checkWebAccess, httpSchema } from '../../http/config.js';
 import { healthSchema } from '../../ops/config.js';
 
 const logSchema = z.strictObject({
@@ -25,6 +25,7 @@ export const configSchema = z
     health: healthSchema,
     ...gatewaySections,
   })
-  .superRefine(checkDevices);
+  .superRefine(checkDevices)
+  .superRefine(checkWebAccess);
 
 export type AppConfig = z.infer<typeof configSchema>;

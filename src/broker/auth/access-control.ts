@@ -156,6 +156,18 @@ export class AccessControl {
     }, gate.delayMs);
   };
 
+  /** A username and password checked against the password file as a CONNECT's would be; false without a file. */
+  verifyPassword(username: string, password: string): Promise<boolean> {
+    const passwords = this.passwords;
+    return passwords ? passwords.verify(username, password) : Promise.resolve(false);
+  }
+
+  /** Whether the ACL lets `identity` publish on `topic` (true without an acl_file): for callers acting for a user. */
+  allowsPublish(identity: ClientIdentity, topic: string): boolean {
+    const acl = this.acl;
+    return !acl || acl.canPublish(identity, topic);
+  }
+
   /** Whether `client` may publish on `topic`: false means drop (still acknowledged, as MQTT 3.1.1 requires). */
   mayPublish(client: EngineClient, topic: string): boolean {
     const acl = this.acl;

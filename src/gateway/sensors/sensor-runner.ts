@@ -27,6 +27,8 @@ export interface SensorCounters {
   consecutiveFailures: number;
   online: boolean | undefined;
   lastError?: string;
+  /** Epoch ms (the runner's clock) of the last good read, published or held back by a filter. */
+  lastGoodReadAt?: number;
 }
 
 const RETRY_BASE_MS = 200;
@@ -97,6 +99,7 @@ export class SensorRunner {
       // `undefined`: no new sample yet (a DHT read too soon). Neither a failure nor proof that the device is back.
       if (reading) {
         this.succeeded();
+        this.counters.lastGoodReadAt = clock.now();
         this.publish(this.options.filters.push(reading, clock.now()));
       }
       return;
