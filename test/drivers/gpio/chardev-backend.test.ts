@@ -163,8 +163,9 @@ describe.each(flavours)('ChardevGpioController processes with libgpiod %s tools'
     await fake.crash(27);
     await vi.waitFor(async () => expect(relay.read()).rejects.toThrow(/gpioset is not running/), { timeout: 5000, interval: 5 });
     await vi.waitFor(async () => expect(await relay.read()).toBe(1), { timeout: 5000, interval: 20 });
-    expect(fake.held(27)).toBe(true);
-    expect(await fake.level(27)).toBe(1);
+    // v1 counts as started after the grace period: on a loaded machine the fake script's state files can lag it.
+    await settled(() => expect(fake.held(27)).toBe(true));
+    await settled(async () => expect(await fake.level(27)).toBe(1));
   });
 
   it('reports each line unavailable when its tool dies and available once it is back', async () => {
@@ -181,7 +182,7 @@ describe.each(flavours)('ChardevGpioController processes with libgpiod %s tools'
     await fake.crash(27);
     await settled(() => expect(seen.slice(2)).toEqual(['27 down', '27 up']));
     // The restarted gpioset requested the line at the level it had.
-    expect(await fake.level(27)).toBe(1);
+    await settled(async () => expect(await fake.level(27)).toBe(1));
     expect(await relay.read()).toBe(1);
   });
 });
