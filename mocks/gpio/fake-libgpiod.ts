@@ -165,10 +165,12 @@ release`
 ev="$S/events-$$"; : > "$ev"
 for o in $offs; do echo "$ev $period" > "$S/monitor-$o"; done
 fifo="$S/fifo-$$"; mkfifo "$fifo"
-${v2 ? `[ -n "$banner" ] && echo "Monitoring line$([ $(echo $offs | wc -w) -gt 1 ] && echo s) $(quoted_list $offs)..."` : ''}
 tail -n +1 -f "$ev" > "$fifo" & t=$!
 (${monitorLoop}) < "$fifo" & w=$!
+# Before the banner: once the caller sees it, crash() must find every process to kill (an orphaned tail would keep
+# stdout open, and the caller would never see the tool end).
 echo "$$ $t $w" > "$S/pids-$$"
+${v2 ? `[ -n "$banner" ] && echo "Monitoring line$([ $(echo $offs | wc -w) -gt 1 ] && echo s) $(quoted_list $offs)..."` : ''}
 wait $w
 `,
   };

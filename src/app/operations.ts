@@ -62,6 +62,7 @@ export function operationsServices(
     overall: parts.health,
     broker: parts.broker,
     sensorCounters: () => parts.gateway()?.sensorCounters() ?? {},
+    gpioAvailability: () => parts.gateway()?.gpioAvailability() ?? {},
     bridgeSnapshots: () => parts.bridges.snapshots(),
   });
   const services: Service[] = [];

@@ -21,6 +21,9 @@ export interface GpioOutputOptions {
   activeLow?: boolean;
 }
 
+/** Whether an open line can be used; while it cannot, `error` says why (its reads and writes fail with it). */
+export type GpioLineStatus = { available: true } | { available: false; error: Error };
+
 /** One GPIO line, by its BCM number. Values are logical (after active-low). */
 export interface GpioLine {
   readonly bcm: number;
@@ -28,6 +31,12 @@ export interface GpioLine {
   write(value: BitValue): Promise<void>;
   /** Called on each debounced edge; returns a function that stops watching. */
   watch(listener: (value: BitValue) => void): () => void;
+  /**
+   * Called when the line becomes unavailable while open and when it is back (chardev: the libgpiod tool holding it
+   * died, and was restarted). Only backends that can lose an open line have it; without it a line stays available
+   * until closed. Returns a function that stops the reports.
+   */
+  onStatus?(listener: (status: GpioLineStatus) => void): () => void;
   close(): Promise<void>;
 }
 

@@ -11,6 +11,7 @@ import { buildDiscoveryMessages, expireAfterSeconds } from './discovery/build.js
 import { DiscoveryPublisher } from './discovery/discovery-publisher.js';
 import type { GatewayEntities, SensorChannelEntity } from './discovery/types.js';
 import { DeviceFilters } from './filters/device-filters.js';
+import { GpioAvailability, type GpioDeviceHealth } from './gpio-availability.js';
 import type { GatewayHardware } from './hardware.js';
 import { InputWatcher } from './inputs/input-watcher.js';
 import { SensorRunner } from './sensors/sensor-runner.js';
@@ -54,6 +55,7 @@ export class Gateway {
   private commands: CommandHandler | undefined;
   private discovery: DiscoveryPublisher | undefined;
   private readonly units = new Map<string, Record<string, string>>();
+  private readonly gpio: GpioAvailability;
 
   constructor(
     private readonly config: GatewaySettings,
@@ -67,6 +69,10 @@ export class Gateway {
       discoveryPrefix: config.homeassistant.discovery_prefix,
     });
     this.publisher = new StatePublisher(deps.bus, this.topics, config.publish, deps.logger);
+    this.gpio = new GpioAvailability((device, online, kind) => {
+      void this.publisher.availability(device, online);
+      if (online && kind === 'output') void this.executor?.lineRestored(device);
+    }, this.log);
   }
 
   /** Counters of every sensor, for health and metrics. */
@@ -74,13 +80,19 @@ export class Gateway {
     return Object.fromEntries(this.runners.map(({ spec, runner }) => [spec.name, runner.counters]));
   }
 
-  /** Degraded while any sensor is offline: the gateway still serves the rest. */
+  /** Availability of every input and output whose line opened, for health. */
+  gpioAvailability(): Record<string, GpioDeviceHealth> {
+    return this.gpio.snapshot();
+  }
+
+  /** Degraded while any sensor, input or output is offline: the gateway still serves the rest. */
   health(): { status: 'ok' | 'degraded'; detail: Record<string, unknown> } {
     const sensors = Object.fromEntries(
       this.runners.map(({ spec, runner }) => [spec.name, { online: runner.counters.online !== false, reads: runner.counters.reads, errors: runner.counters.errors, lastError: runner.counters.lastError }]),
     );
-    const offline = Object.values(sensors).some((s) => !s.online);
-    return { status: offline ? 'degraded' : 'ok', detail: { hardware: this.deps.hardware.kind, sensors } };
+    const gpio = this.gpio.snapshot();
+    const offline = Object.values(sensors).some((s) => !s.online) || Object.values(gpio).some((d) => !d.online);
+    return { status: offline ? 'degraded' : 'ok', detail: { hardware: this.deps.hardware.kind, sensors, gpio } };
   }
 
   async start(): Promise<void> {
@@ -97,6 +109,8 @@ export class Gateway {
 
   /** Sensors stop, outputs go to their fail-safe state, `offline` is published. */
   async stop(): Promise<void> {
+    // Lines closing below must not publish anything after the `offline` of each device.
+    this.gpio.stop();
     await Promise.all(this.runners.map(({ runner }) => runner.stop()));
     await Promise.all(this.inputs.map((input) => input.stop().catch(() => undefined)));
     await this.commands?.stop();
@@ -118,6 +132,7 @@ export class Gateway {
       try {
         const line = await this.deps.hardware.gpio.openOutput(spec.pin, { initial: spec.initial === 'on' ? 1 : 0, activeLow: spec.active_low });
         this.outputLines.push(line);
+        this.gpio.track(spec.name, 'output', line);
         managed.push({ name: spec.name, line, failSafe: failSafeLevel(spec) });
       } catch (error) {
         this.log.error({ output: spec.name, pin: spec.pin, err: (error as Error).message }, 'output unavailable');
@@ -134,7 +149,8 @@ export class Gateway {
     const initial = await executor.init();
     for (const [name, state] of Object.entries(initial.states)) {
       await this.publisher.binaryState(name, state, this.clock.now(), retainOf.get(name));
-      await this.publisher.availability(name, true);
+      // Its line may already have been lost again (and reported offline) since it opened.
+      await this.publisher.availability(name, this.gpio.online(name));
     }
     const parser = new CommandParser({
       outputs: managed.map((m) => m.name),
@@ -156,6 +172,7 @@ export class Gateway {
       try {
         await watcher.start();
         this.inputs.push(watcher);
+        this.gpio.track(spec.name, 'input', watcher);
         await this.publisher.availability(spec.name, true);
       } catch (error) {
         this.log.error({ input: spec.name, pin: spec.pin, err: (error as Error).message }, 'input unavailable');

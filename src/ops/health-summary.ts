@@ -1,6 +1,7 @@
 import type { ApplicationHealth } from '../app/lifecycle.js';
 import type { BridgeSnapshot } from '../bridge/bridge.js';
 import type { ListenerState } from '../broker/broker.js';
+import type { GpioDeviceHealth } from '../gateway/gpio-availability.js';
 import type { SensorCounters } from '../gateway/sensors/sensor-runner.js';
 import type { HealthStatus } from '../util/health.js';
 
@@ -11,6 +12,8 @@ export interface HealthSources {
   broker: { listenerStates(): ListenerState[]; readonly connectedClients: number };
   /** Every sensor's counters; none in `broker` mode. */
   sensorCounters(): Record<string, Readonly<SensorCounters>>;
+  /** Every input's and output's availability; none in `broker` mode (or when not given). */
+  gpioAvailability?(): Record<string, Readonly<GpioDeviceHealth>>;
   bridgeSnapshots(): BridgeSnapshot[];
 }
 
@@ -20,6 +23,14 @@ export interface SensorHealth {
   /** `unknown` until the first read decided it. */
   availability: Availability;
   /** The last failed read's error, kept after recovery so a flapping sensor can be diagnosed. */
+  lastError?: string;
+}
+
+export interface GpioHealth {
+  kind: 'input' | 'output';
+  /** `offline` while its line is unavailable (e.g. the libgpiod tool holding it died and is being restarted). */
+  availability: 'online' | 'offline';
+  /** Why it last went offline, kept after recovery. */
   lastError?: string;
 }
 
@@ -41,6 +52,8 @@ export interface HealthSummary {
   services: Record<string, HealthStatus>;
   broker: { listeners: ListenerState[]; clients: number };
   sensors: Record<string, SensorHealth>;
+  /** Inputs and outputs whose line opened. */
+  gpio: Record<string, GpioHealth>;
   bridges: Record<string, BridgeHealth>;
 }
 
@@ -67,6 +80,12 @@ export class HealthReporter {
       if (availability === 'offline') note('gateway', `sensor ${name} offline: ${counters.lastError ?? 'no reading'}`);
     }
 
+    const gpio: Record<string, GpioHealth> = {};
+    for (const [name, device] of Object.entries(this.sources.gpioAvailability?.() ?? {})) {
+      gpio[name] = { kind: device.kind, availability: device.online ? 'online' : 'offline', ...(device.lastError === undefined ? {} : { lastError: device.lastError }) };
+      if (!device.online) note('gateway', `${device.kind} ${name} offline: ${device.lastError ?? 'its GPIO line is unavailable'}`);
+    }
+
     const bridges: Record<string, BridgeHealth> = {};
     for (const snapshot of this.sources.bridgeSnapshots()) {
       const { queue } = snapshot;
@@ -84,6 +103,6 @@ export class HealthReporter {
       services[name] = health.status;
       if (health.status !== 'ok' && !explained.has(name)) problems.push(`${name}: ${health.detail?.running === false ? 'not running' : health.status}`);
     }
-    return { status: overall.status, problems, services, broker: { listeners, clients: this.sources.broker.connectedClients }, sensors, bridges };
+    return { status: overall.status, problems, services, broker: { listeners, clients: this.sources.broker.connectedClients }, sensors, gpio, bridges };
   }
 }

@@ -10,6 +10,7 @@ const summary = (status: HealthSummary['status'], clients = 0): HealthSummary =>
   services: { broker: 'ok' },
   broker: { listeners: [{ name: 'mqtt://127.0.0.1:1883', listening: true }], clients },
   sensors: {},
+  gpio: {},
   bridges: {},
 });
 

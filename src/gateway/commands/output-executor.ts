@@ -74,6 +74,8 @@ interface OutputEntry {
   readonly config: ManagedOutput;
   level: BitValue | undefined;
   pending: PendingRevert | undefined;
+  /** A timed revert whose write failed: still owed, applied by lineRestored() unless a command supersedes it. */
+  missedRevert: BitValue | undefined;
 }
 
 /**
@@ -92,7 +94,7 @@ export class OutputExecutor {
   constructor(outputs: readonly ManagedOutput[], options: OutputExecutorOptions = {}) {
     for (const output of outputs) {
       if (this.entries.has(output.name)) throw new OutputExecutorError(`output "${output.name}" is configured twice`);
-      this.entries.set(output.name, { config: output, level: undefined, pending: undefined });
+      this.entries.set(output.name, { config: output, level: undefined, pending: undefined, missedRevert: undefined });
     }
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger;
@@ -197,6 +199,7 @@ export class OutputExecutor {
     const state = await this.drive(entry, target, 'command', revert);
     // Only a successful write replaces the pending revert: if it failed, the old revert still has to happen.
     this.cancelRevert(entry);
+    entry.missedRevert = undefined;
     if (revert && action.durationMs !== undefined) {
       const pending = revert;
       pending.handle = this.clock.setTimeout(() => this.onRevertDue(entry, pending), action.durationMs);
@@ -212,7 +215,27 @@ export class OutputExecutor {
       try {
         await this.drive(entry, pending.to, 'revert');
       } catch (error) {
-        this.logger?.error({ output: entry.config.name, err: error }, 'timed command could not revert the output');
+        entry.missedRevert = pending.to;
+        this.logger?.error({ output: entry.config.name, err: error }, 'timed command could not revert the output; retried when its line is back');
+      }
+    });
+  }
+
+  /**
+   * The output's line is usable again after an outage (its backend re-applied the last level written). A timed
+   * revert that fell due meanwhile is applied now: a pulse must not stay on because its line was briefly gone.
+   */
+  lineRestored(output: string): Promise<void> {
+    const entry = this.entries.get(output);
+    if (!entry) return Promise.resolve();
+    return this.enqueue(async () => {
+      const owed = entry.missedRevert;
+      if (owed === undefined || this.shutdownPromise) return;
+      try {
+        await this.drive(entry, owed, 'revert');
+        entry.missedRevert = undefined;
+      } catch (error) {
+        this.logger?.error({ output, err: error }, 'timed command could not revert the output after its line came back');
       }
     });
   }

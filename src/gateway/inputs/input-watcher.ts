@@ -1,4 +1,4 @@
-import type { BitValue, GpioController, GpioLine } from '../../drivers/types.js';
+import type { BitValue, GpioController, GpioLine, GpioLineStatus } from '../../drivers/types.js';
 import type { Logger } from '../../util/logger.js';
 import type { InputSection } from '../config/devices-schema.js';
 
@@ -39,6 +39,11 @@ export class InputWatcher {
       throw error;
     }
     this.logger.info({ input: spec.name, pin: spec.pin }, 'input ready');
+  }
+
+  /** Reports of the line's availability (GpioLine.onStatus): none before start(), nor from a backend that has none. */
+  onStatus(listener: (status: GpioLineStatus) => void): () => void {
+    return this.line?.onStatus?.(listener) ?? (() => {});
   }
 
   async stop(): Promise<void> {

@@ -112,6 +112,34 @@ describe('OutputExecutor', () => {
     expect(led.level).toBe(0);
   });
 
+  it('applies a revert that fell due while the line was unavailable once the line is back', async () => {
+    await executor.init();
+    await executor.apply([{ output: 'led', action: 'on', durationMs: 5000 }]);
+    led.failWrites = true; // the line is gone (e.g. its gpioset died) when the revert falls due
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(led.level).toBe(1);
+    await executor.lineRestored('relay'); // another output's recovery changes nothing here
+    expect(led.level).toBe(1);
+    led.failWrites = false;
+    await executor.lineRestored('led');
+    expect(led.level).toBe(0);
+    expect(reports.at(-1)).toEqual({ output: 'led', state: 'OFF', previous: 'ON', cause: 'revert' });
+    // Owed once: a second recovery writes nothing.
+    await executor.lineRestored('led');
+    expect(led.writes).toEqual([1, 0]);
+  });
+
+  it('does not apply a missed revert that a later command superseded', async () => {
+    await executor.apply([{ output: 'led', action: 'on', durationMs: 5000 }]);
+    led.failWrites = true;
+    await vi.advanceTimersByTimeAsync(5000);
+    led.failWrites = false;
+    await executor.apply([{ output: 'led', action: 'on' }]);
+    await executor.lineRestored('led');
+    expect(led.level).toBe(1);
+    expect(led.writes).toEqual([1, 1]);
+  });
+
   it('reports hardware failures per output and carries on with the others', async () => {
     led.failWrites = true;
     const outcome = await executor.apply([{ output: 'led', action: 'on' }, { output: 'relay', action: 'off' }]);

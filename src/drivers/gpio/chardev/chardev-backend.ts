@@ -2,10 +2,11 @@ import { access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BackendUnavailableError, DeviceNotPresentError, HardwareIoError, HardwareTimeoutError } from '../../errors.js';
 import type { HardwareError } from '../../errors.js';
-import type { BitValue, GpioController, GpioInputOptions, GpioLine, GpioOutputOptions, Pull } from '../../types.js';
+import type { BitValue, GpioController, GpioInputOptions, GpioLine, GpioLineStatus, GpioOutputOptions, Pull } from '../../types.js';
 import type { Logger } from '../../../util/logger.js';
 import { EdgeDebouncer } from '../edge-debouncer.js';
 import { LineRegistry } from '../line-registry.js';
+import { LineStatus } from '../line-status.js';
 import { ListenerSet } from '../listeners.js';
 import { lineName, pickPiPinController } from '../pi-chips.js';
 import {
@@ -368,9 +369,9 @@ async function readLine(context: Context, bcm: number, pull: Pull | undefined): 
 
 class ChardevInputLine implements GpioLine {
   private readonly listeners: ListenerSet;
+  private readonly status: LineStatus;
   private debouncer: EdgeDebouncer | undefined;
   private group: MonitorGroup | undefined;
-  private failure: HardwareError | undefined;
   private level: BitValue = 0;
   private closed = false;
 
@@ -381,6 +382,7 @@ class ChardevInputLine implements GpioLine {
     private readonly onClose: () => void,
   ) {
     this.listeners = new ListenerSet({ onError: (error) => context.logger.error({ err: error, bcm }, 'gpio listener failed') });
+    this.status = new LineStatus((error) => context.logger.error({ err: error, bcm }, 'gpio status listener failed'));
   }
 
   static async open(
@@ -419,12 +421,8 @@ class ChardevInputLine implements GpioLine {
       try {
         await group.add(bcm, {
           onLevel: (raw) => this.onLevel(raw),
-          onDown: (error) => {
-            this.failure = error;
-          },
-          onUp: () => {
-            this.failure = undefined;
-          },
+          onDown: (error) => this.status.down(error),
+          onUp: () => this.status.up(),
           resync: async () => {
             // Skipped for the line being added (its level was just read); catches up on edges missed while down.
             if (this.group) this.onLevel(await readLine(context, bcm, options.pull));
@@ -460,11 +458,17 @@ class ChardevInputLine implements GpioLine {
     return this.listeners.add(listener);
   }
 
+  /** An input opened with edge "none" is read by gpioget each time, and no long-lived tool can die under it. */
+  onStatus(listener: (status: GpioLineStatus) => void): () => void {
+    return this.status.subscribe(listener);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.debouncer?.dispose();
     this.listeners.clear();
+    this.status.clear();
     this.onClose();
     const group = this.group;
     this.group = undefined;
@@ -473,7 +477,7 @@ class ChardevInputLine implements GpioLine {
 
   private assertUsable(what: string): void {
     if (this.closed) throw new HardwareIoError(lineName(this.bcm), `${what}: line is closed`);
-    if (this.failure) throw this.failure;
+    if (this.status.failure) throw this.status.failure;
   }
 }
 
@@ -481,7 +485,7 @@ class ChardevOutputLine implements GpioLine {
   /** Per-line gpioset (v1, non-interactive v2); undefined when the chip's interactive gpioset holds the line. */
   private holder: SupervisedTool | undefined;
   private raw: BitValue = 0;
-  private failure: HardwareError | undefined;
+  private readonly status: LineStatus;
   private closed = false;
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -491,20 +495,19 @@ class ChardevOutputLine implements GpioLine {
     private readonly activeLow: boolean,
     private readonly shared: SetterGroup | undefined,
     private readonly onClose: () => void,
-  ) {}
+  ) {
+    this.status = new LineStatus((error) => context.logger.error({ err: error, bcm }, 'gpio status listener failed'));
+  }
 
   static async open(context: Context, bcm: number, options: GpioOutputOptions, shared: SetterGroup | undefined, onClose: () => void): Promise<ChardevOutputLine> {
     const line = new ChardevOutputLine(context, bcm, options.activeLow ?? false, shared, onClose);
     const kept = await line.currentOutputLevel();
     const raw = kept ?? invertIf(options.initial ?? 0, line.activeLow);
     line.raw = raw;
+    // A restarted gpioset requests the line at line.raw (per-line) or the group's levels: the last level applied.
     const health = {
-      onDown: (error: HardwareError) => {
-        line.failure = error;
-      },
-      onUp: () => {
-        line.failure = undefined;
-      },
+      onDown: (error: HardwareError) => line.status.down(error),
+      onUp: () => line.status.up(),
     };
     if (shared) {
       await shared.add(bcm, raw, health);
@@ -584,9 +587,14 @@ class ChardevOutputLine implements GpioLine {
     return () => {};
   }
 
+  onStatus(listener: (status: GpioLineStatus) => void): () => void {
+    return this.status.subscribe(listener);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.status.clear();
     this.onClose();
     await this.queue;
     if (this.shared) await this.shared.remove(this.bcm);
@@ -600,6 +608,7 @@ class ChardevOutputLine implements GpioLine {
 
   private assertUsable(what: string): void {
     if (this.closed) throw new HardwareIoError(lineName(this.bcm), `${what}: line is closed`);
-    if (this.failure) throw new HardwareIoError(lineName(this.bcm), `${what}: gpioset is not running (${this.failure.message}); it is being restarted`, { cause: this.failure });
+    const failure = this.status.failure;
+    if (failure) throw new HardwareIoError(lineName(this.bcm), `${what}: gpioset is not running (${failure.message}); it is being restarted`, { cause: failure });
   }
 }

@@ -23,7 +23,7 @@ export interface SupervisedToolOptions {
   onLine?: (line: string) => void;
   /** Called before each (re)start, while no process holds the lines (e.g. to read their levels). */
   beforeStart?: () => Promise<void>;
-  /** The tool died (lines no longer held) / runs again after a restart. */
+  /** The tool died or could not be restarted (lines no longer held) / runs again; each once per outage. */
   onDown?: (error: HardwareError) => void;
   onUp?: () => void;
 }
@@ -39,6 +39,8 @@ export class SupervisedTool {
   private current: ToolProcess | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private failures = 0;
+  /** Why the tool is not holding its lines, from its death until a start succeeds. */
+  private down: HardwareError | undefined;
   private closed = false;
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -70,26 +72,51 @@ export class SupervisedTool {
   private async replace(): Promise<void> {
     clearTimeout(this.timer);
     const old = this.current;
+    // A failed start of a tool that held lines (or should, after a death) leaves them unheld: it must be retried.
+    // A first start that fails is the caller's error only.
+    const wasHolding = old !== undefined || this.down !== undefined;
     this.current = undefined;
     await old?.stop();
     const spec = this.closed ? undefined : this.spec();
-    if (!spec) return;
-    await this.options.beforeStart?.();
-    const process = ToolProcess.start(this.options.spawn, spec.command, spec.args, this.options.device, this.options.onLine);
+    if (!spec) {
+      // No lines left to hold: nothing is down any more, and nobody to tell.
+      this.down = undefined;
+      this.failures = 0;
+      return;
+    }
+    let process: ToolProcess | undefined;
     try {
+      await this.options.beforeStart?.();
+      process = ToolProcess.start(this.options.spawn, spec.command, spec.args, this.options.device, this.options.onLine);
       await process.ready(spec.banner, this.options.graceMs, this.options.timeoutMs);
     } catch (error) {
-      await process.stop();
+      await process?.stop();
+      if (wasHolding && !this.closed) this.fail(error as HardwareError);
       throw error;
     }
     this.current = process;
+    // Whoever restarted it (the timer, or a line joining meanwhile), its lines are held again.
+    if (this.down !== undefined) this.recovered();
     void process.exited.then((status) => {
       if (this.current !== process || this.closed) return;
       this.current = undefined;
-      const error = process.failure(status);
-      this.options.onDown?.(error);
-      this.scheduleRestart(error);
+      this.fail(process.failure(status));
     });
+  }
+
+  private fail(error: HardwareError): void {
+    if (this.down === undefined) {
+      this.down = error;
+      this.options.onDown?.(error);
+    }
+    this.scheduleRestart(error);
+  }
+
+  private recovered(): void {
+    this.down = undefined;
+    this.failures = 0;
+    this.options.logger.info({ device: this.options.device }, `${this.options.device}: restarted, its lines are available again`);
+    this.options.onUp?.();
   }
 
   private scheduleRestart(error: HardwareError): void {
@@ -97,18 +124,7 @@ export class SupervisedTool {
     const delay = delays[Math.min(this.failures, delays.length - 1)] ?? 1000;
     this.failures += 1;
     this.options.logger.error({ err: error, device: this.options.device, restartInMs: delay }, `${this.options.device}: the tool stopped, restarting it in ${delay} ms; its lines are unavailable meanwhile`);
-    this.timer = setTimeout(() => {
-      this.restart().then(
-        () => {
-          if (!this.current) return;
-          this.failures = 0;
-          this.options.logger.info({ device: this.options.device }, `${this.options.device}: restarted, its lines are available again`);
-          this.options.onUp?.();
-        },
-        (restartError: unknown) => {
-          if (!this.closed) this.scheduleRestart(restartError as HardwareError);
-        },
-      );
-    }, delay);
+    // A failure of this attempt schedules the next one (replace() above).
+    this.timer = setTimeout(() => void this.restart().catch(() => {}), delay);
   }
 }
