@@ -7,6 +7,7 @@ import { Backoff } from './backoff.js';
 import { CloudLink, type LinkSession, type LinkTls } from './cloud-link.js';
 import type { BridgeSection } from './config.js';
 import type { QueuedMessage, QueueEntry } from './queue/types.js';
+import { ReopeningQueue } from './reopening-queue.js';
 import { TopicMap } from './topic-mapping.js';
 
 /** What the bridge needs of its store-and-forward queue (queue/disk-queue.ts). */
@@ -18,8 +19,22 @@ export interface BridgeQueue {
   readonly acknowledgedThrough: number;
   ack(seq: number): void;
   rewind(): void;
-  stats(): { depth: number; bytes: number; oldestAgeMs: number | undefined; appended: number; acknowledged: number; dropped: number; writeFailure?: string };
+  stats(): BridgeQueueStats;
   close(): Promise<void>;
+}
+
+/** The queue's figures the bridge reads (queue/types.ts QueueStats has them all). */
+export interface BridgeQueueStats {
+  depth: number;
+  bytes: number;
+  oldestAgeMs: number | undefined;
+  appended: number;
+  acknowledged: number;
+  dropped: number;
+  /** Why the queue cannot write, while it cannot. */
+  writeFailure?: string;
+  /** How long the write under way has taken so far. */
+  writeInProgressMs?: number;
 }
 
 export interface BridgeDependencies {
@@ -35,7 +50,11 @@ export interface BridgeDependencies {
   logger: Logger;
   random?: () => number;
   createClient?: ConstructorParameters<typeof CloudLink>[0]['createClient'];
+  /** A queue write taking longer than this is a hung disk: the bridge is `failed` (default 10 s). */
+  writeStallMs?: number;
 }
+
+const DEFAULT_WRITE_STALL_MS = 10_000;
 
 /** Counters for $SYS, health and metrics. */
 export interface BridgeCounters {
@@ -56,7 +75,11 @@ export interface BridgeSnapshot {
   connections: number;
   inflight: number;
   /** Undefined until the queue is open (and after stop). */
-  queue: ReturnType<BridgeQueue['stats']> | undefined;
+  queue: BridgeQueueStats | undefined;
+  /** Why the queue takes no messages right now (a failed disk being retried, a write that hangs), in words. */
+  queueProblem: string | undefined;
+  /** Messages refused since the last one the queue took: set while messages are being lost. */
+  losing: number | undefined;
   counters: Readonly<BridgeCounters>;
 }
 
@@ -76,7 +99,9 @@ export class CloudBridge {
   private readonly log: Logger;
   private readonly localState: string;
   private readonly remoteState: string;
-  private queue: BridgeQueue | undefined;
+  private queue: ReopeningQueue | undefined;
+  /** Messages refused in a row (a full or failing queue), and since when: logged once per episode. */
+  private losses: { count: number; since: number } | undefined;
   private link: CloudLink | undefined;
   private session: LinkSession | undefined;
   private subscriptions: BusSubscription[] = [];
@@ -108,7 +133,11 @@ export class CloudBridge {
   }
 
   async start(): Promise<void> {
-    this.queue = await this.deps.openQueue(this.section);
+    this.queue = await ReopeningQueue.open({
+      open: () => this.deps.openQueue(this.section),
+      logger: this.log,
+      onReopened: () => void this.pump(),
+    });
     await this.notifyLocally(false);
     for (const filter of this.map.localSubscriptions().keys()) this.subscriptions.push(await this.deps.bus.subscribe(filter, this.fromLocal));
     const section = this.section;
@@ -150,28 +179,39 @@ export class CloudBridge {
   }
 
   /**
-   * `failed` once the queue's writer broke (a write or fdatasync failed): from then on nothing more reaches the cloud
-   * until the queue is reopened, which a restart does (the systemd watchdog stops on it). `degraded` while the cloud
-   * is unreachable or an append was refused: the bridge still queues and will catch up.
+   * `failed` while a queue write hangs (a dead SD card: only a restart helps, and the systemd watchdog gives it);
+   * `degraded` while the cloud is unreachable, the queue is being reopened after a failed write, or messages are
+   * being refused: the bridge goes on and catches up by itself.
    */
   health(): { status: 'ok' | 'degraded' | 'failed'; detail: Record<string, unknown> } {
-    const { connected, connections, inflight, queue, counters } = this.snapshot();
-    const healthy = connected && counters.failedAppends === 0;
+    const { connected, connections, inflight, queue, queueProblem, losing, counters } = this.snapshot();
+    const stalled = (queue?.writeInProgressMs ?? 0) > (this.deps.writeStallMs ?? DEFAULT_WRITE_STALL_MS);
     return {
-      status: queue?.writeFailure !== undefined ? 'failed' : healthy ? 'ok' : 'degraded',
-      detail: { connected, connections, inflight, queue, ...counters },
+      status: stalled ? 'failed' : connected && queueProblem === undefined && losing === undefined ? 'ok' : 'degraded',
+      detail: { connected, connections, inflight, queue, ...(queueProblem ? { queueProblem } : {}), ...(losing ? { losing } : {}), ...counters },
     };
   }
 
   snapshot(): BridgeSnapshot {
+    const queue = this.queue?.stats();
     return {
       connection: this.section.connection,
       connected: this.link?.connected ?? false,
       connections: this.link?.connections ?? 0,
       inflight: this.inflight,
-      queue: this.queue?.stats(),
+      queue,
+      queueProblem: this.queueProblem(queue),
+      losing: this.losses?.count,
       counters: { ...this.counters },
     };
+  }
+
+  private queueProblem(queue: BridgeQueueStats | undefined): string | undefined {
+    const outage = this.queue?.outage;
+    if (outage) return `queue cannot write since ${new Date(outage.since).toISOString()}: ${outage.reason}`;
+    const stallMs = queue?.writeInProgressMs ?? 0;
+    if (stallMs > (this.deps.writeStallMs ?? DEFAULT_WRITE_STALL_MS)) return `queue write hanging for ${Math.round(stallMs / 1000)} s`;
+    return undefined;
   }
 
   /** A local message on an out filter: mapped, and queued (QoS ≥ 1) before its publisher is acknowledged. */
@@ -189,15 +229,31 @@ export class CloudBridge {
     const queued: QueuedMessage = { topic: mapped.topic, payload: message.payload, qos, retain: message.retain, enqueuedAt: Date.now() };
     // Sent on as soon as it is written; the local PUBACK still waits for the append (the sync, by default).
     return queue.append(queued, (seq) => this.sendFresh(seq, queued)).then(
-      () => undefined,
-      (error: unknown) => {
-        // Refused by a full queue (on_full: refuse) or a failing disk: the publisher is acknowledged all the same,
-        // so this is a loss; it is counted, logged and shown in health.
-        this.counters.failedAppends++;
-        this.log.error({ err: error, topic: message.topic }, 'bridge queue did not take a message: it will not reach the cloud');
-      },
+      () => this.lossesEnded(),
+      (error: unknown) => this.lost(error, message.topic),
     );
   };
+
+  /**
+   * Refused by a full queue (on_full: refuse) or a failing disk: the publisher is acknowledged all the same, so this
+   * is a loss. Counted, shown in health while it lasts, and logged at its start and its end, not once per message.
+   */
+  private lost(error: unknown, topic: string): void {
+    this.counters.failedAppends++;
+    if (this.losses) {
+      this.losses.count++;
+      return;
+    }
+    this.losses = { count: 1, since: Date.now() };
+    this.log.error({ err: error instanceof Error ? error.message : error, topic }, 'bridge queue refuses messages: they will not reach the cloud');
+  }
+
+  private lossesEnded(): void {
+    const losses = this.losses;
+    if (!losses) return;
+    this.losses = undefined;
+    this.log.warn({ lost: losses.count, forMs: Date.now() - losses.since }, 'bridge queue takes messages again');
+  }
 
   private sendQos0(topic: string, message: DeliveredMessage): void {
     const session = this.session;

@@ -95,7 +95,8 @@ export class HealthReporter {
         queue: queue ? { depth: queue.depth, bytes: queue.bytes, oldestAgeSeconds: Math.floor((queue.oldestAgeMs ?? 0) / 1000) } : null,
       };
       if (!snapshot.connected) note('bridges', `bridge ${snapshot.connection} disconnected${queue && queue.depth > 0 ? `, ${queue.depth} messages waiting` : ''}`);
-      if (snapshot.counters.failedAppends > 0) note('bridges', `bridge ${snapshot.connection}: ${snapshot.counters.failedAppends} messages not queued, lost`);
+      if (snapshot.queueProblem) note('bridges', `bridge ${snapshot.connection}: ${snapshot.queueProblem}`);
+      if (snapshot.losing) note('bridges', `bridge ${snapshot.connection}: messages refused by its queue are being lost`);
     }
 
     const services: Record<string, HealthStatus> = {};

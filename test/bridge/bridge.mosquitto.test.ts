@@ -1,8 +1,9 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfigFile, parseConfig } from '../../src/app/config/load.js';
+import { segmentName } from '../../src/bridge/queue/segment-file.js';
 import { startApplication, type Application } from '../../src/app/application.js';
 import { createLogger, silentLogger } from '../../src/util/logger.js';
 import { collect, connectClient, settle } from '../helpers/broker.js';
@@ -21,6 +22,7 @@ afterEach(async () => {
 interface Rig {
   cloud: MosquittoBroker;
   app: Application;
+  stateDir: string;
   /** An MQTT client on the gateway's own broker. */
   local(clientId?: string): Promise<MqttClient>;
   /** An MQTT client on the cloud mosquitto. */
@@ -62,6 +64,7 @@ ${bridge
   return {
     cloud: cloudBroker,
     app,
+    stateDir: state.dir,
     local: (clientId) => open(`mqtt://127.0.0.1:${app.broker.listenerPorts()[0]}`, clientId),
     remote: (clientId) => open(`mqtt://127.0.0.1:${cloudBroker.port}`, clientId),
   };
@@ -206,6 +209,33 @@ describe.skipIf(MOSQUITTO === undefined)('the bridge, against a real mosquitto',
     expect(distinct.length).toBe(total);
     // In order per publisher: the first arrival of each number is in increasing order.
     expect(distinct).toEqual([...distinct].sort((a, b) => a - b));
+  });
+
+  it('reopens its queue by itself after a failed write: what came meanwhile is counted lost, what comes after arrives', async () => {
+    const r = await rig(`topics: ['pi-edge/# out 1']`);
+    // The segment the first append opens is a device that refuses every write, as a dying SD card would.
+    const queueDir = path.join(r.stateDir, 'bridges', 'cloud');
+    const badSegment = path.join(queueDir, segmentName(1));
+    await mkdir(queueDir, { recursive: true });
+    await symlink('/dev/full', badSegment);
+    const cloud = await r.remote('watcher');
+    const inbox = collect(cloud);
+    await cloud.subscribeAsync('pi-edge/#', { qos: 1 });
+    const local = await r.local();
+    const bridgeHealth = () => (r.app.lifecycle.health().services.bridges?.detail as Record<string, { status: string; detail: Record<string, unknown> }>).cloud!;
+
+    await local.publishAsync('pi-edge/reading', 'during', { qos: 1 });
+    // Lost, counted, and shown in health until a message gets through again. Reopening read the device as an empty
+    // segment and put it aside, so the queue is open again already.
+    expect(bridgeHealth()).toMatchObject({ status: 'degraded', detail: { failedAppends: 1, losing: 1 } });
+    const deadline = Date.now() + 10_000;
+    while (bridgeHealth().detail.queueProblem !== undefined && Date.now() < deadline) await settle(50);
+    expect(bridgeHealth().detail.queueProblem).toBeUndefined();
+    await local.publishAsync('pi-edge/reading', 'after', { qos: 1 });
+    await inbox.waitFor(1);
+    expect(inbox.messages.map((m) => m.payload)).toEqual(['after']);
+    expect(bridgeHealth()).toMatchObject({ status: 'ok', detail: { failedAppends: 1 } });
+    expect(bridgeHealth().detail.losing).toBeUndefined();
   });
 
   it('with drain: live_first, sends a new reading ahead of the backlog and keeps the newest value retained on the cloud', async () => {

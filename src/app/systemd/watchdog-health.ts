@@ -68,8 +68,9 @@ export class EventLoopProbe implements HealthProbe {
 }
 
 /**
- * The broker listens on every listener, and no bridge's queue writer broke. Bridges only disconnected from their
- * cloud are `degraded`, not `failed`: a cloud outage must not restart the gateway, whose queues are made for it.
+ * The broker listens on every listener, and no bridge's queue writer hangs. Bridges only disconnected from their
+ * cloud, or reopening a queue after a failed write (a full disk), are `degraded`, not `failed`: a restart would not
+ * help them, and a restart loop would take the broker and the sensors down too.
  */
 export class ApplicationProbe implements HealthProbe {
   constructor(private readonly lifecycle: Pick<Lifecycle, 'health'>) {}
@@ -83,8 +84,8 @@ export class ApplicationProbe implements HealthProbe {
     if (bridges?.status === 'failed') {
       const failed = Object.entries(bridges.detail ?? {})
         .filter(([, health]) => (health as { status?: string }).status === 'failed')
-        .map(([name, health]) => `${name}: ${String(((health as { detail?: { queue?: { writeFailure?: string } } }).detail?.queue?.writeFailure) ?? 'failed')}`);
-      reasons.push(`bridge queue writer failed (${failed.join('; ') || 'bridges failed'})`);
+        .map(([name, health]) => `${name}: ${String((health as { detail?: { queueProblem?: string } }).detail?.queueProblem ?? 'failed')}`);
+      reasons.push(`bridge queue writer hangs (${failed.join('; ') || 'bridges failed'})`);
     }
     return reasons.length > 0 ? reasons.join(', ') : undefined;
   }

@@ -130,7 +130,7 @@ export class DiskQueue {
       tail: () => this.segments.at(-1),
       addSegment: (segment) => this.addSegment(segment),
       written: (segment, records, bytes) => this.written(segment, records, bytes),
-    }, { segmentBytes: this.segmentBytes, durability: options.durability, maxBatchBytes: MAX_BATCH_BYTES });
+    }, { segmentBytes: this.segmentBytes, durability: options.durability, maxBatchBytes: MAX_BATCH_BYTES, now: () => this.clock.now() });
   }
 
   /** Opens (creating) the queue's directory and recovers: torn or corrupt tails truncated, fully acknowledged segments deleted. */
@@ -296,6 +296,7 @@ export class DiskQueue {
       dropped: this.dropped,
       refused: this.refused,
       writeFailure: describeFailure(this.writer.failure),
+      writeInProgressMs: this.writer.stalledMs(),
     };
   }
 

@@ -30,3 +30,10 @@ export class QueueBrokenError extends QueueError {}
 
 /** A committed record that can no longer be decoded (the medium changed under us, not a torn write). */
 export class QueueCorruptError extends QueueError {}
+
+/** The queue is being reopened after a failed write: it takes nothing until it is open again. */
+export class QueueUnavailableError extends QueueError {
+  constructor(reason: string) {
+    super(`bridge queue unavailable (${reason})`);
+  }
+}

@@ -34,6 +34,7 @@ export interface WriterOptions {
   durability: 'fsync' | 'write';
   /** Upper bound of one write(2): appends beyond wait for the next batch. */
   maxBatchBytes: number;
+  now?: () => number;
 }
 
 /**
@@ -52,6 +53,8 @@ export class GroupCommitWriter {
   private closed = false;
   private batchBytes = 0;
   private waitingBytes = 0;
+  /** When the batch being written started, while one is. */
+  private batchStartedAt: number | undefined;
 
   constructor(
     private readonly files: QueueFiles,
@@ -126,7 +129,24 @@ export class GroupCommitWriter {
   }
 
   /** Writes the batch segment by segment: the part for one segment is synced before the next segment is written. */
+  /**
+   * How long the batch being written has been at it, or undefined when none is: a write or sync that does not come
+   * back (a dying SD card, a hung filesystem) shows here, not as an error.
+   */
+  stalledMs(): number | undefined {
+    return this.batchStartedAt === undefined ? undefined : (this.options.now ?? Date.now)() - this.batchStartedAt;
+  }
+
   private async writeBatch(batch: Waiting[]): Promise<void> {
+    this.batchStartedAt = (this.options.now ?? Date.now)();
+    try {
+      await this.writeGroups(batch);
+    } finally {
+      this.batchStartedAt = undefined;
+    }
+  }
+
+  private async writeGroups(batch: Waiting[]): Promise<void> {
     let start = 0;
     while (start < batch.length) {
       const first = batch[start] as Waiting;

@@ -66,9 +66,11 @@ export interface QueueStats {
   refused: number;
   /**
    * Why the writer broke (a failed write or fdatasync), or undefined while appends are written. Once set, every
-   * append is refused until the queue is reopened: the bridge reports itself failed, and the systemd watchdog stops.
+   * append is refused until the queue is reopened, which the bridge does by itself (reopening-queue.ts).
    */
   writeFailure: string | undefined;
+  /** How long the write (or sync) under way has taken so far; undefined when none is under way. */
+  writeInProgressMs: number | undefined;
 }
 
 /** What the queue itself holds in memory, for tests and the bench: must stay bounded whatever the backlog. */
