@@ -67,7 +67,8 @@ export class Canary {
     // A broker that stopped delivering altogether shows as a gap up to the end.
     this.maxGapMs = Math.max(this.maxGapMs, Date.now() - this.lastDeliveryAt);
     const deadline = Date.now() + graceMs;
-    while (Date.now() < deadline && [...this.acked].some((seq) => !this.seen.has(seq))) await new Promise((resolve) => setTimeout(resolve, 50));
+    // Every publish answered (a forced end would fail the last ones in flight) and every acknowledged one delivered.
+    while (Date.now() < deadline && (this.acked.size + this.errors < this.next || [...this.acked].some((seq) => !this.seen.has(seq)))) await new Promise((resolve) => setTimeout(resolve, 50));
     await this.client?.endAsync(true).catch(() => undefined);
     const lost = [...this.acked].filter((seq) => !this.seen.has(seq)).length;
     return { url: this.url, published: this.next, acknowledged: this.acked.size, received: this.seen.size, lost, maxGapMs: this.maxGapMs, errors: this.errors };

@@ -112,17 +112,20 @@ export async function runStoreKill(broker: KillableBroker, options: StoreKillOpt
         sessions.push(session);
         tally(report.sessions, session.offlineAt, threshold);
       }
-      for (const session of [...sessions]) {
-        const expected = queued.filter(([, p]) => p.sentAt > session.offlineAt);
-        for (const [, p] of expected) tally(report.queued, p.ackAt, threshold);
-        const { present, topics } = await drainSession(url, session.id, expected.filter(([, p]) => p.ackAt < threshold).map(([topic]) => topic));
-        if (!present) {
-          lostAt(session.offlineAt, report.sessions);
-          sessions.splice(sessions.indexOf(session), 1);
-        }
-        for (const [topic, p] of expected) if (!topics.has(topic)) lostAt(p.ackAt, report.queued);
-        session.offlineAt = Date.now();
-      }
+      // Drained all at once: each waits for its own messages.
+      await Promise.all(
+        [...sessions].map(async (session) => {
+          const expected = queued.filter(([, p]) => p.sentAt > session.offlineAt);
+          for (const [, p] of expected) tally(report.queued, p.ackAt, threshold);
+          const { present, topics } = await drainSession(url, session.id, expected.filter(([, p]) => p.ackAt < threshold).map(([topic]) => topic));
+          if (!present) {
+            lostAt(session.offlineAt, report.sessions);
+            sessions.splice(sessions.indexOf(session), 1);
+          }
+          for (const [topic, p] of expected) if (!topics.has(topic)) lostAt(p.ackAt, report.queued);
+          session.offlineAt = Date.now();
+        }),
+      );
     }
   } finally {
     await broker.stop();
@@ -193,17 +196,22 @@ function open(url: string, options: IClientOptions, onTopic: (topic: string) => 
   });
 }
 
-/** Waits until every `expected` topic arrived, or nothing new came for a while. */
-async function until(seen: Set<string>, expected: string[], quietMs = 1500, maxMs = 15_000): Promise<void> {
+/**
+ * Collects until every `expected` topic arrived and then nothing more for `settleMs` (what came after them counts
+ * too: the age of the oldest loss is measured on it), or nothing at all came for `quietMs`.
+ */
+async function until(seen: Set<string>, expected: string[], settleMs = 300, quietMs = 1000, maxMs = 15_000): Promise<void> {
   const deadline = Date.now() + maxMs;
   let last = seen.size;
   let quietSince = Date.now();
-  while (Date.now() < deadline && !expected.every((topic) => seen.has(topic))) {
+  while (Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50));
     if (seen.size !== last) {
       last = seen.size;
       quietSince = Date.now();
-    } else if (Date.now() - quietSince > quietMs) return;
+    }
+    const quiet = Date.now() - quietSince;
+    if (quiet > quietMs || (quiet > settleMs && expected.every((topic) => seen.has(topic)))) return;
   }
 }
 
