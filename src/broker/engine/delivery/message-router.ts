@@ -7,6 +7,8 @@ import { startsWithWildcard } from '../../../mqtt/topic-match.js';
 
 const DOLLAR = 0x24;
 const SLASH = 0x2f;
+/** The longest topic MQTT can carry: its length is a 16-bit field. */
+const MAX_TOPIC_BYTES = 65_535;
 
 /** A persistent session's subscription, as the store lists them for a topic. */
 export interface StoredSubscription {
@@ -82,6 +84,14 @@ export class MessageRouter {
     const host = this.host;
     if (levelCount(original.topic) > host.maxTopicLevels) {
       done(new Error('topic has too many levels'));
+      return;
+    }
+    // A topic MQTT cannot carry (its UTF-8 longer than a 16-bit length) would throw in a subscriber's encoder in the
+    // middle of a delivery and take the process down. A client's can be one when its bad UTF-8 bytes decoded to
+    // 3-byte U+FFFD; the local bus's when a bridge maps a long cloud topic under a prefix. Only a topic of more than
+    // a third of the limit in UTF-16 units can be that long, so the common case costs one comparison.
+    if (original.topic.length > MAX_TOPIC_BYTES / 3 && Buffer.byteLength(original.topic) > MAX_TOPIC_BYTES) {
+      done(new Error(`topic longer than ${MAX_TOPIC_BYTES} bytes`));
       return;
     }
     if (this.emitter.closed) {
