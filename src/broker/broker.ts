@@ -3,6 +3,7 @@ import type { Logger } from '../util/logger.js';
 import { AccessControl, type AccessPolicy, type PasswordVerifier } from './auth/access-control.js';
 import { ConnectionRegistry, type ConnectionInfo } from './connection.js';
 import { DropLog } from './drop-log.js';
+import { LimitLog } from './limit-log.js';
 import { DeliveryEngine, type EngineClient, type EngineMessage, type LocalHandler, type LocalMessage, type RoutedMessage } from './engine/engine.js';
 import { BrokerError } from './errors.js';
 import { createListener } from './listeners/create-listener.js';
@@ -33,6 +34,7 @@ export class EmbeddedBroker {
   private readonly access: AccessControl;
   private readonly log: Logger;
   private readonly dropLog: DropLog;
+  private readonly limitLogs: { connections: LimitLog };
 
   constructor(
     private readonly options: BrokerOptions,
@@ -40,6 +42,9 @@ export class EmbeddedBroker {
   ) {
     this.log = deps.logger.child({ module: 'broker' });
     this.dropLog = new DropLog(this.log, options.limits.maxQueuedMessages);
+    this.limitLogs = {
+      connections: new LimitLog(this.log, 'max_connections reached: connections refused with CONNACK 3 (server unavailable) and closed'),
+    };
     this.access = new AccessControl({
       passwordFile: options.passwordFile,
       aclFile: options.aclFile,
@@ -60,10 +65,12 @@ export class EmbeddedBroker {
       limits,
       logger: this.log,
       policy: {
-        admit: () => {
+        admit: (client) => {
           const max = limits.maxConnections;
-          if (max < 0 || this.engine!.connectedClients < max) return true;
-          this.log.warn({ max }, 'max_connections reached, connection refused');
+          if (max < 0 || this.engine!.admittedConnections < max) return true;
+          this.stats.connectionsRefused++;
+          const info = this.connections.infoFor(client.conn);
+          this.limitLogs.connections.hit(info?.listenerName ?? '', { max, listener: info?.listenerName, remote: info?.socket.remoteAddress });
           return false;
         },
         authenticate: this.access.authenticate,

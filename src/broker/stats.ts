@@ -6,6 +6,9 @@ export class BrokerStats {
   publishDropped = 0;
   connectionsTotal = 0;
   clientsMaximum = 0;
+  /** Limits that bit: each count is one refusal, drop or disconnect (exposed for /metrics). */
+  /** CONNECTs refused at max_connections (CONNACK 3, then closed). */
+  connectionsRefused = 0;
   /** Client ids of persistent sessions seen this run, connected or not. */
   readonly persistentClients = new Set<string>();
   /** Subscriptions by client id; a persistent session's remain while it is offline. */

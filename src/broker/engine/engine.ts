@@ -13,7 +13,7 @@ import { SubscriptionRegistry } from './delivery/subscription-registry.js';
 import { disablePacketNumberCache } from './packet-numbers.js';
 import { createPersistence, hideDollarTopicsFromWildcards, limitQueuedMessages, observeAcknowledgements, observeResends, type AedesPersistence } from './persistence/stores.js';
 import { checkPinnedVersions } from './versions.js';
-import { coalesceWrites } from './wire/coalesce-writes.js';
+import { coalesceWrites, writeNow } from './wire/coalesce-writes.js';
 import { PacketReader, type PacketTaker, type ReaderHooks, type WirePacket } from './wire/packet-reader.js';
 import { readFlowing } from './wire/read-loop.js';
 import { startsWithWildcard } from '../../mqtt/topic-match.js';
@@ -57,7 +57,10 @@ export type ConnectRefusal = Error & { returnCode?: number };
 
 /** The broker's decisions, asked by the engine as packets arrive. */
 export interface EnginePolicy {
-  /** Before CONNECT is handled: false refuses the connection (max_connections). */
+  /**
+   * Before CONNECT is handled: false refuses the connection (max_connections) with CONNACK 3, server unavailable,
+   * and closes it. Count against `DeliveryEngine.admittedConnections`: a slot is taken as soon as this returns true.
+   */
   admit(client: EngineClient): boolean;
   authenticate(client: EngineClient, username: string | undefined, password: Buffer | undefined, done: (error: ConnectRefusal | null, ok: boolean | null) => void): void;
   /**
@@ -118,6 +121,8 @@ export interface LocalMessage extends EngineMessage {
 }
 
 const IDENTIFIER_REJECTED = 2;
+/** CONNACK with return code 3, server unavailable (MQTT 3.1.1 §3.2.2.3): mosquitto's answer at max_connections. */
+const CONNACK_SERVER_UNAVAILABLE = Buffer.from([0x20, 0x02, 0x00, 0x03]);
 const DOLLAR = 0x24;
 
 /**
@@ -134,6 +139,8 @@ export class DeliveryEngine {
   private readonly readers = new WeakMap<object, ConnectionReader>();
   private readonly flushes = new FlushScheduler();
   private readonly subscriptionRegistry = new SubscriptionRegistry();
+  /** Connections admitted by the policy and not yet closed: what max_connections counts. */
+  private admitted = 0;
   private sessionWrites!: SessionWrites;
   private store!: AedesPersistence;
   private aedes!: Aedes;
@@ -179,8 +186,10 @@ export class DeliveryEngine {
       preConnect: (client, packet, callback) => {
         if (!policy.admit(client)) {
           callback(null, false);
+          refuseConnection(client);
           return;
         }
+        this.admit(client);
         if (!packet.clientId && packet.clean === false) this.persistentWithoutId.add(client);
         callback(null, true);
       },
@@ -244,6 +253,15 @@ export class DeliveryEngine {
 
   get connectedClients(): number {
     return this.aedes?.connectedClients ?? 0;
+  }
+
+  /**
+   * Connections admitted (past CONNECT's preConnect) and not yet closed, connected or still authenticating. Counted
+   * synchronously as each CONNECT is admitted, so connects racing each other cannot all see a free slot, as they
+   * could with `connectedClients` (a client counts there only once authenticated and registered).
+   */
+  get admittedConnections(): number {
+    return this.admitted;
   }
 
   isConnected(clientId: string): boolean {
@@ -321,6 +339,17 @@ export class DeliveryEngine {
     if (!aedes.closed) await new Promise<void>((resolve) => aedes.close(() => resolve()));
     await this.store.destroy();
   }
+
+  private admit(client: Client): void {
+    const conn = client.conn as Duplex & { closed?: boolean };
+    if (conn.closed) return;
+    this.admitted++;
+    conn.once('close', this.release);
+  }
+
+  private readonly release = (): void => {
+    this.admitted--;
+  };
 
   /** Before CONNECT is handled, so every subscription and replay of this client goes through its window. */
   private wrapPreConnect(aedes: Aedes): void {
@@ -421,6 +450,16 @@ class ConnectionReader implements ReaderHooks {
 
 /** Everything of a CONNECT but the will payload: fixed fields and four 16-bit-length strings (id, will topic, user, password) and the will payload's length. */
 const CONNECT_OVERHEAD = 10 + 4 * (2 + 65535) + 2;
+
+/**
+ * Answers a CONNECT the policy refused and closes the connection at once, rather than leaving it open, unanswered,
+ * until the client gives up (each such connection holds a socket and its buffers). The CONNACK is written straight
+ * to the socket before aedes destroys it, so it is on its way when the connection closes.
+ */
+function refuseConnection(client: Client): void {
+  writeNow(client.conn, CONNACK_SERVER_UNAVAILABLE);
+  (client as unknown as { close(): void }).close();
+}
 
 function toPacket(message: LocalMessage): PacketLike {
   const packet: PacketLike = {
