@@ -4,7 +4,8 @@ import { AccessControl, type AccessPolicy, type PasswordVerifier } from './auth/
 import { ConnectionRegistry, type ConnectionInfo } from './connection.js';
 import { DropLog } from './drop-log.js';
 import { LimitLog } from './limit-log.js';
-import { DeliveryEngine, type EngineClient, type EngineMessage, type LocalHandler, type LocalMessage, type RoutedMessage } from './engine/engine.js';
+import { MemoryReclaimer } from './memory-reclaim.js';
+import { DeliveryEngine, maxPacketBytes, type EngineClient, type EngineMessage, type LocalHandler, type LocalMessage, type RoutedMessage } from './engine/engine.js';
 import { BrokerError } from './errors.js';
 import { createListener } from './listeners/create-listener.js';
 import type { Listener } from './listeners/listener.js';
@@ -34,7 +35,8 @@ export class EmbeddedBroker {
   private readonly access: AccessControl;
   private readonly log: Logger;
   private readonly dropLog: DropLog;
-  private readonly limitLogs: { connections: LimitLog };
+  private readonly reclaimer: MemoryReclaimer;
+  private readonly limitLogs: { connections: LimitLog; oversized: LimitLog; incomplete: LimitLog };
 
   constructor(
     private readonly options: BrokerOptions,
@@ -42,8 +44,14 @@ export class EmbeddedBroker {
   ) {
     this.log = deps.logger.child({ module: 'broker' });
     this.dropLog = new DropLog(this.log, options.limits.maxQueuedMessages);
+    this.reclaimer = new MemoryReclaimer({ intervalMs: 5_000, growthBytes: 16 * 1024 * 1024 }, deps.logger);
     this.limitLogs = {
       connections: new LimitLog(this.log, 'max_connections reached: connections refused with CONNACK 3 (server unavailable) and closed'),
+      oversized: new LimitLog(this.log, 'packet larger than its limit announced: connection closed before reading it'),
+      incomplete: new LimitLog(
+        this.log,
+        'max_incomplete_bytes reached: the connection holding the largest incomplete packet closed',
+      ),
     };
     this.access = new AccessControl({
       passwordFile: options.passwordFile,
@@ -83,12 +91,28 @@ export class EmbeddedBroker {
         },
       },
       onQueueFull: (clientId) => this.queueFull(clientId),
-      onOversizedPacket: (client, announced) => {
+      onOversizedPacket: (client, announced, limit) => {
+        this.stats.oversizedPackets++;
         const info = this.connections.infoFor(client.conn);
-        this.log.warn(
-          { clientId: client.id || undefined, listener: info?.listenerName, remote: info?.socket.remoteAddress, announced, limit: limits.messageSizeLimit },
-          'packet larger than message_size_limit announced: connection closed before reading it',
-        );
+        this.limitLogs.oversized.hit(info?.socket.remoteAddress ?? '', {
+          clientId: client.id || undefined,
+          listener: info?.listenerName,
+          remote: info?.socket.remoteAddress,
+          announced,
+          limit: limit.bytes,
+          bound: limit.first ? 'first packet (CONNECT)' : 'message_size_limit',
+        });
+      },
+      onIncompleteBudgetSpent: (client, held) => {
+        this.stats.incompleteBudgetCloses++;
+        const info = this.connections.infoFor(client.conn);
+        this.limitLogs.incomplete.hit('', {
+          clientId: client.id || undefined,
+          listener: info?.listenerName,
+          remote: info?.socket.remoteAddress,
+          held,
+          limit: limits.maxIncompleteBytes,
+        });
       },
     });
     this.engine = engine;
@@ -98,7 +122,10 @@ export class EmbeddedBroker {
 
     try {
       for (const listenerOptions of this.options.listeners) {
-        const listener = await createListener(listenerOptions, (stream, info) => this.accept(stream, info));
+        const listener = await createListener(listenerOptions, (stream, info) => this.accept(stream, info), {
+          // A whole packet in one message: its remaining length and up to 5 bytes of fixed header.
+          maxMessageBytes: limits.messageSizeLimit > 0 ? maxPacketBytes(limits.messageSizeLimit) + 5 : 0,
+        });
         await listener.start();
         this.listeners.push(listener);
         this.warnAboutAccess(listener);
@@ -122,6 +149,7 @@ export class EmbeddedBroker {
       this.log,
     );
     this.sys.start();
+    this.reclaimer.start();
   }
 
   /** Bound ports, in the order of the configured listeners. */
@@ -173,6 +201,7 @@ export class EmbeddedBroker {
   /** Close listeners and clients, then flush and close the store. */
   async stop(): Promise<void> {
     this.sys?.stop();
+    this.reclaimer.stop();
     await Promise.all(this.listeners.map((l) => l.close()));
     this.listeners = [];
     const engine = this.engine;

@@ -6,9 +6,14 @@ export class BrokerStats {
   publishDropped = 0;
   connectionsTotal = 0;
   clientsMaximum = 0;
-  /** Limits that bit: each count is one refusal, drop or disconnect (exposed for /metrics). */
+  // Limits that bit: each count is one refusal, drop or disconnect (for /metrics). Dropped messages are also in
+  // publishDropped, with those refused by policy.
   /** CONNECTs refused at max_connections (CONNACK 3, then closed). */
   connectionsRefused = 0;
+  /** Connections closed for a packet announcing more than its limit (message_size_limit, or the CONNECT bound). */
+  oversizedPackets = 0;
+  /** Connections closed because bytes buffered for incomplete packets reached max_incomplete_bytes. */
+  incompleteBudgetCloses = 0;
   /** Client ids of persistent sessions seen this run, connected or not. */
   readonly persistentClients = new Set<string>();
   /** Subscriptions by client id; a persistent session's remain while it is offline. */

@@ -15,6 +15,7 @@ import { createPersistence, hideDollarTopicsFromWildcards, limitQueuedMessages, 
 import { checkPinnedVersions } from './versions.js';
 import { coalesceWrites, writeNow } from './wire/coalesce-writes.js';
 import { PacketReader, type PacketTaker, type ReaderHooks, type WirePacket } from './wire/packet-reader.js';
+import { PendingBudget } from './wire/pending-budget.js';
 import { readFlowing } from './wire/read-loop.js';
 import { startsWithWildcard } from '../../mqtt/topic-match.js';
 
@@ -77,10 +78,14 @@ export interface EnginePolicy {
 export interface EngineLimits {
   /** Largest PUBLISH payload; a packet announcing more is refused as its fixed header is read. 0: the protocol maximum. */
   messageSizeLimit: number;
+  /** Bytes buffered for incomplete packets, all connections together; past it the connection holding most is closed. 0: no ceiling. */
+  maxIncompleteBytes: number;
   /** Longest keepalive a client may ask for, in seconds; 65535: any. */
   maxKeepalive: number;
   /** Per client, waiting behind a full in-flight window or for an offline persistent session; 0: unlimited. */
   maxQueuedMessages: number;
+  /** Per client, payload bytes of the messages counted by maxQueuedMessages; 0: unlimited. */
+  maxQueuedBytes: number;
   /** QoS 1/2 messages sent to a client and not yet acknowledged; 0: unlimited. */
   maxInflightMessages: number;
   drainTimeoutMs: number;
@@ -96,8 +101,13 @@ export interface EngineOptions {
   logger: Logger;
   /** A message for `clientId` dropped because its queue was full (max_queued_messages). */
   onQueueFull?(clientId: string): void;
-  /** A connection closed by the engine for a packet over the size limit, before buffering it. */
-  onOversizedPacket?(client: EngineClient, announcedBytes: number): void;
+  /**
+   * A connection closed by the engine for a packet over the size limit, before buffering it. `limit` is the bound it
+   * broke: CONNECT_SIZE_LIMIT for a connection's first packet, else the one derived from message_size_limit.
+   */
+  onOversizedPacket?(client: EngineClient, announcedBytes: number, limit: { first: boolean; bytes: number }): void;
+  /** A connection closed because bytes buffered for incomplete packets went past maxIncompleteBytes; it held the most. */
+  onIncompleteBudgetSpent?(client: EngineClient, heldBytes: number): void;
 }
 
 /** What the engine reports; the names and arguments of aedes' own events. */
@@ -138,6 +148,7 @@ export class DeliveryEngine {
   private readonly windows = new WeakMap<object, OutgoingWindow>();
   private readonly readers = new WeakMap<object, ConnectionReader>();
   private readonly flushes = new FlushScheduler();
+  private readonly pendingBudget: PendingBudget;
   private readonly subscriptionRegistry = new SubscriptionRegistry();
   /** Connections admitted by the policy and not yet closed: what max_connections counts. */
   private admitted = 0;
@@ -147,6 +158,7 @@ export class DeliveryEngine {
 
   private constructor(private readonly options: EngineOptions) {
     this.log = options.logger.child({ module: 'engine' });
+    this.pendingBudget = new PendingBudget(options.limits.maxIncompleteBytes);
   }
 
   /**
@@ -236,9 +248,12 @@ export class DeliveryEngine {
     const client = this.aedes.handle(stream) as unknown as Client;
     // Every byte goes through the reader, CONNECT included, so a packet over the limit is refused before it is
     // buffered. The message flow joins it once the client is connecting (wrapPreConnect).
-    const reader = new ConnectionReader(client, this.options.limits.messageSizeLimit, this.maxPacketBytes(), this.refuseOversized);
+    const packetBytes = maxPacketBytes(this.options.limits.messageSizeLimit);
+    const firstBytes = packetBytes > 0 ? Math.min(packetBytes, CONNECT_SIZE_LIMIT) : CONNECT_SIZE_LIMIT;
+    const reader = new ConnectionReader(client, this.options.limits.messageSizeLimit, packetBytes, firstBytes, this.refuseOversized, this.refuseOverBudget);
     this.readers.set(client, reader);
-    PacketReader.install(internalsOf(client)._parser, reader);
+    const packetReader = PacketReader.install(internalsOf(client)._parser, reader, this.pendingBudget);
+    stream.once('close', () => packetReader.discard());
     readFlowing(client);
   };
 
@@ -405,17 +420,19 @@ export class DeliveryEngine {
     };
   }
 
-  /**
-   * The largest packet a client may send: a PUBLISH with the largest payload and the longest topic, or a CONNECT
-   * whose will payload is that large with every string field at its longest.
-   */
-  private maxPacketBytes(): number {
-    const limit = this.options.limits.messageSizeLimit;
-    return limit > 0 ? limit + CONNECT_OVERHEAD : 0;
+  /** Bytes buffered for incomplete packets now, all connections together. */
+  get incompleteBytes(): number {
+    return this.pendingBudget.bytes;
   }
 
-  private readonly refuseOversized = (client: Client, announced: number): void => {
-    this.options.onOversizedPacket?.(client, announced);
+  private readonly refuseOversized = (client: Client, announced: number, first: boolean): void => {
+    const bytes = first ? CONNECT_SIZE_LIMIT : maxPacketBytes(this.options.limits.messageSizeLimit);
+    this.options.onOversizedPacket?.(client, announced, { first, bytes });
+    client.conn.destroy();
+  };
+
+  private readonly refuseOverBudget = (client: Client, held: number): void => {
+    this.options.onIncompleteBudgetSpent?.(client, held);
     client.conn.destroy();
   };
 }
@@ -432,7 +449,9 @@ class ConnectionReader implements ReaderHooks {
     private readonly client: Client,
     readonly maxPayloadBytes: number,
     readonly maxPacketBytes: number,
-    private readonly refuse: (client: Client, announced: number) => void,
+    readonly firstPacketBytes: number,
+    private readonly refuse: (client: Client, announced: number, first: boolean) => void,
+    private readonly spent: (client: Client, held: number) => void,
   ) {}
 
   take(packet: WirePacket): boolean {
@@ -443,10 +462,32 @@ class ConnectionReader implements ReaderHooks {
     this.flow?.chunkDone();
   }
 
-  oversized(announced: number): void {
-    this.refuse(this.client, announced);
+  oversized(announced: number, first: boolean): void {
+    this.refuse(this.client, announced, first);
+  }
+
+  overBudget(held: number): void {
+    this.spent(this.client, held);
   }
 }
+
+/**
+ * The largest packet a client may send: a PUBLISH with the largest payload and the longest topic, or a CONNECT
+ * whose will payload is that large with every string field at its longest. 0: no limit but the protocol's. A
+ * WebSocket listener takes it as the largest message it assembles.
+ */
+export function maxPacketBytes(messageSizeLimit: number): number {
+  return messageSizeLimit > 0 ? messageSizeLimit + CONNECT_OVERHEAD : 0;
+}
+
+/**
+ * The bound on a connection's first packet (its CONNECT), checked as its fixed header arrives: until then the peer
+ * is a stranger, on a listener that may require a password. A CONNECT carries an id, a username, a password and a
+ * will: a few hundred bytes for real devices, a few KiB with a generous will. 64 KiB is far above that and still
+ * small enough that thousands of half-sent CONNECTs stay within the budget of incomplete packets. A client whose
+ * will payload is larger is refused (the log says which bound it broke).
+ */
+export const CONNECT_SIZE_LIMIT = 64 * 1024;
 
 /** Everything of a CONNECT but the will payload: fixed fields and four 16-bit-length strings (id, will topic, user, password) and the will payload's length. */
 const CONNECT_OVERHEAD = 10 + 4 * (2 + 65535) + 2;

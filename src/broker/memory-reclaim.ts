@@ -1,0 +1,74 @@
+import type { Logger } from '../util/logger.js';
+
+export interface ReclaimOptions {
+  /** How often RSS is looked at. */
+  intervalMs: number;
+  /** Growth over the RSS after the last reclaim that is worth a full collection. */
+  growthBytes: number;
+  /** The full collection: V8's gc() when node runs with --expose-gc (the CLI's first line), else nothing. */
+  collect?: () => void;
+  rss?: () => number;
+  now?: () => number;
+}
+
+/** The longest wait between two collections that did not bring RSS back down. */
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+/**
+ * Gives memory back after a burst: an attack that was refused (oversized packets, half-sent packets past the
+ * budget, floods of connections) still leaves every byte it made the broker read as garbage, in socket buffers V8
+ * frees only at its next full collection. The CLI turns V8's memory reducer off (it stalled delivery at a steady
+ * rate), and a broker gone quiet after an attack does not allocate enough to trigger one: RSS stayed 50 MB up for
+ * good. So: every `intervalMs`, when RSS is `growthBytes` above the lowest it has been after a collection, run one
+ * full collection. Memory in real use survives it; then the wait before the next try doubles (up to 5 minutes), so a
+ * broker that simply holds more (more clients, a backlog) costs one full collection every few minutes at most.
+ */
+export class MemoryReclaimer {
+  private floor: number;
+  private waitMs: number;
+  private nextAt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly log: Logger;
+  private readonly collect: (() => void) | undefined;
+  private readonly rss: () => number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly options: ReclaimOptions,
+    logger: Logger,
+  ) {
+    this.log = logger.child({ module: 'memory-reclaim' });
+    this.collect = options.collect ?? (globalThis as { gc?: () => void }).gc;
+    this.rss = options.rss ?? (() => process.memoryUsage.rss());
+    this.now = options.now ?? Date.now;
+    this.floor = this.rss();
+    this.waitMs = options.intervalMs;
+  }
+
+  start(): void {
+    if (!this.collect || this.timer) return;
+    this.floor = this.rss();
+    this.timer = setInterval(() => this.check(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One look; public for tests. */
+  check(): void {
+    const before = this.rss();
+    // Memory given back some other way: the floor follows it down.
+    if (before < this.floor) this.floor = before;
+    if (before - this.floor < this.options.growthBytes || this.now() < this.nextAt) return;
+    this.collect!();
+    const after = this.rss();
+    if (after < this.floor) this.floor = after;
+    const stillUp = after - this.floor >= this.options.growthBytes;
+    this.waitMs = stillUp ? Math.min(this.waitMs * 2, MAX_BACKOFF_MS) : this.options.intervalMs;
+    this.nextAt = this.now() + this.waitMs;
+    this.log.debug({ before, after, floor: this.floor, nextInMs: this.waitMs }, 'full garbage collection after RSS grew');
+  }
+}
