@@ -279,9 +279,13 @@ export async function webSocketFragments(url: string, options: { total: number; 
 /**
  * Point 4: one subscriber that never reads its socket, a publisher sending `messages` of `payloadBytes` at `qos`
  * (waiting for each PUBACK at QoS 1), and a healthy subscriber. Measures whether the publisher was held up and
- * whether the healthy one got everything.
+ * whether the healthy one got everything. (Whether the stuck one was disconnected only the broker can tell: a socket
+ * that is not read does not see its close.)
  */
-export async function stuckSubscriber(port: number, options: { messages: number; payloadBytes: number; qos: 0 | 1; timeoutMs: number }): Promise<AttackResult> {
+export async function stuckSubscriber(
+  port: number,
+  options: { messages: number; payloadBytes: number; qos: 0 | 1; timeoutMs: number; /** Kept open, unread, this long after the last message. */ holdStuckMs?: number },
+): Promise<AttackResult> {
   const topic = 'hostile/stuck';
   const stuck = await WireClient.open(port);
   await stuck.connect('stuck-subscriber');
@@ -294,17 +298,17 @@ export async function stuckSubscriber(port: number, options: { messages: number;
   healthy.socket.write(subscribePacket(topic, options.qos));
   await healthy.next(9);
   let received = 0;
-  healthy.socket.on('data', () => undefined);
-  const countHealthy = setInterval(() => {
-    for (let i = healthy.packets.length - 1; i >= 0; i--) {
-      const p = healthy.packets[i]!;
+  // After WireClient's own listener has framed the chunk: each PUBLISH acknowledged as it arrives.
+  healthy.socket.on('data', () => {
+    for (const p of healthy.packets.splice(0)) {
       if (p.type !== 3) continue;
       received++;
-      const qos = (p.flags >> 1) & 3;
-      if (qos === 1) healthy.socket.write(Buffer.concat([Buffer.from([0x40, 0x02]), p.body.subarray(2 + p.body.readUInt16BE(0), 4 + p.body.readUInt16BE(0))]));
-      healthy.packets.splice(i, 1);
+      if (((p.flags >> 1) & 3) === 1) {
+        const topicLength = p.body.readUInt16BE(0);
+        healthy.socket.write(Buffer.concat([Buffer.from([0x40, 0x02]), p.body.subarray(2 + topicLength, 4 + topicLength)]));
+      }
     }
-  }, 5);
+  });
   const publisher = await WireClient.open(port);
   await publisher.connect('publisher');
   const payload = Buffer.alloc(options.payloadBytes, 0x62);
@@ -318,16 +322,19 @@ export async function stuckSubscriber(port: number, options: { messages: number;
     if (options.qos === 1) {
       if (await publisher.next(4, options.timeoutMs)) acked++;
       else break;
-    } else if (!publisher.socket.write(Buffer.alloc(0))) {
-      await new Promise((resolve) => publisher.socket.once('drain', resolve));
+    } else if (i % 50 === 49) {
+      // QoS 0 has no acknowledgement: a PINGREQ's answer every 50 messages keeps the publisher at the broker's pace
+      // (a flood faster than any subscriber reads would measure the healthy one's queue, not the stuck one's cost).
+      publisher.socket.write(Buffer.from([0xc0, 0x00]));
+      if (!(await publisher.next(13, options.timeoutMs))) break;
     }
     longestWaitMs = Math.max(longestWaitMs, Date.now() - at);
   }
   const publishMs = Date.now() - started;
   const deadline = Date.now() + 5_000;
   while (received < options.messages && Date.now() < deadline) await sleep(20);
-  clearInterval(countHealthy);
   const stuckConnected = !stuck.closed;
+  if (options.holdStuckMs) await sleep(options.holdStuckMs);
   stuck.close();
   healthy.close();
   publisher.close();

@@ -43,7 +43,7 @@ export class EmbeddedBroker {
     deps: BrokerDependencies,
   ) {
     this.log = deps.logger.child({ module: 'broker' });
-    this.dropLog = new DropLog(this.log, options.limits.maxQueuedMessages);
+    this.dropLog = new DropLog(this.log, { messages: options.limits.maxQueuedMessages, bytes: options.limits.maxQueuedBytes });
     this.reclaimer = new MemoryReclaimer({ intervalMs: 5_000, growthBytes: 16 * 1024 * 1024 }, deps.logger);
     this.limitLogs = {
       connections: new LimitLog(this.log, 'max_connections reached: connections refused with CONNACK 3 (server unavailable) and closed'),
@@ -90,7 +90,15 @@ export class EmbeddedBroker {
           return true;
         },
       },
-      onQueueFull: (clientId) => this.queueFull(clientId),
+      onQueueFull: (clientId, limit) => this.queueFull(clientId, limit),
+      onDrainTimeout: (clientId) => {
+        this.stats.slowSubscriberDisconnects++;
+        this.log.warn({ clientId, drainTimeoutMs: limits.drainTimeoutMs }, 'subscriber disconnected: its socket stayed full for drain_timeout');
+      },
+      onInboundQos2Limit: (client, reason) => {
+        this.stats.inboundQos2Cutoffs++;
+        this.log.warn({ clientId: client.id, reason }, 'client disconnected: too many inbound QoS 2 messages awaiting PUBREL');
+      },
       onOversizedPacket: (client, announced, limit) => {
         this.stats.oversizedPackets++;
         const info = this.connections.infoFor(client.conn);
@@ -223,9 +231,11 @@ export class EmbeddedBroker {
     this.engine.handle(stream, info.socket);
   }
 
-  private queueFull(clientId: string): void {
+  private queueFull(clientId: string, limit: 'messages' | 'bytes'): void {
     this.stats.publishDropped++;
-    this.dropLog.dropped(clientId);
+    if (limit === 'bytes') this.stats.queueDroppedBytes++;
+    else this.stats.queueDroppedMessages++;
+    this.dropLog.dropped(clientId, limit);
   }
 
   /** Why a client's PUBLISH is dropped (acknowledged, never routed), logged and counted; undefined to route it. */

@@ -14,6 +14,14 @@ export class BrokerStats {
   oversizedPackets = 0;
   /** Connections closed because bytes buffered for incomplete packets reached max_incomplete_bytes. */
   incompleteBudgetCloses = 0;
+  /** Messages for a client dropped because its queue held max_queued_messages (connected or offline). */
+  queueDroppedMessages = 0;
+  /** Messages for a client dropped because its queue held max_queued_bytes of payload. */
+  queueDroppedBytes = 0;
+  /** Subscribers disconnected because their socket stayed full for drain_timeout. */
+  slowSubscriberDisconnects = 0;
+  /** Clients cut off for holding too many inbound QoS 2 messages unreleased (count or max_queued_bytes). */
+  inboundQos2Cutoffs = 0;
   /** Client ids of persistent sessions seen this run, connected or not. */
   readonly persistentClients = new Set<string>();
   /** Subscriptions by client id; a persistent session's remain while it is offline. */

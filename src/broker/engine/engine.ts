@@ -11,7 +11,16 @@ import { OutgoingWindow } from './delivery/outgoing-window.js';
 import { SessionWrites, type SessionQueueStore } from './delivery/session-writes.js';
 import { SubscriptionRegistry } from './delivery/subscription-registry.js';
 import { disablePacketNumberCache } from './packet-numbers.js';
-import { createPersistence, hideDollarTopicsFromWildcards, limitQueuedMessages, observeAcknowledgements, observeResends, type AedesPersistence } from './persistence/stores.js';
+import {
+  createPersistence,
+  hideDollarTopicsFromWildcards,
+  InboundQos2LimitError,
+  limitIncoming,
+  limitQueuedMessages,
+  observeAcknowledgements,
+  observeResends,
+  type AedesPersistence,
+} from './persistence/stores.js';
 import { checkPinnedVersions } from './versions.js';
 import { coalesceWrites, writeNow } from './wire/coalesce-writes.js';
 import { PacketReader, type PacketTaker, type ReaderHooks, type WirePacket } from './wire/packet-reader.js';
@@ -99,8 +108,15 @@ export interface EngineOptions {
   limits: EngineLimits;
   policy: EnginePolicy;
   logger: Logger;
-  /** A message for `clientId` dropped because its queue was full (max_queued_messages). */
-  onQueueFull?(clientId: string): void;
+  /** A message for `clientId` dropped because its queue was full: max_queued_messages or max_queued_bytes. */
+  onQueueFull?(clientId: string, limit: 'messages' | 'bytes'): void;
+  /** A client whose socket stayed full for drain_timeout: disconnected. */
+  onDrainTimeout?(clientId: string): void;
+  /**
+   * A client cut off for its inbound QoS 2 messages awaiting PUBREL: too many (aedes' maxInflightInbound) or too
+   * many bytes (max_queued_bytes), counted across its connections. `reason` says which.
+   */
+  onInboundQos2Limit?(client: EngineClient, reason: string): void;
   /**
    * A connection closed by the engine for a packet over the size limit, before buffering it. `limit` is the bound it
    * broke: CONNECT_SIZE_LIMIT for a connection's first packet, else the one derived from message_size_limit.
@@ -131,6 +147,8 @@ export interface LocalMessage extends EngineMessage {
 }
 
 const IDENTIFIER_REJECTED = 2;
+/** How aedes' error starts when a client passes maxInflightInbound (handlers/publish.js). */
+const AEDES_INBOUND_LIMIT = 'maxInflightInbound exceeded';
 /** CONNACK with return code 3, server unavailable (MQTT 3.1.1 §3.2.2.3): mosquitto's answer at max_connections. */
 const CONNACK_SERVER_UNAVAILABLE = Buffer.from([0x20, 0x02, 0x00, 0x03]);
 const DOLLAR = 0x24;
@@ -179,11 +197,14 @@ export class DeliveryEngine {
     const persistence = observeAcknowledgements(hideDollarTopicsFromWildcards(await createPersistence(this.options.persistenceDir, this.log)), (client, messageId) =>
       this.windows.get(client)?.acknowledged(messageId),
     );
-    this.store = limitQueuedMessages(
-      observeResends(persistence, (client) => this.windows.get(client)?.resendStarted()),
-      limits.maxQueuedMessages,
-      (clientId) => this.isConnected(clientId),
-      (clientId) => this.options.onQueueFull?.(clientId),
+    this.store = limitIncoming(
+      limitQueuedMessages(
+        observeResends(persistence, (client) => this.windows.get(client)?.resendStarted()),
+        { messages: limits.maxQueuedMessages, bytes: limits.maxQueuedBytes },
+        (clientId) => this.isConnected(clientId),
+        (clientId, limit) => this.options.onQueueFull?.(clientId, limit),
+      ),
+      limits.maxQueuedBytes,
     );
     this.sessionWrites = new SessionWrites(this.store as unknown as SessionQueueStore);
     const aedesSysPrefix = `$SYS/${this.options.id}/`;
@@ -206,6 +227,7 @@ export class DeliveryEngine {
         callback(null, true);
       },
       authenticate: (client, username, password, done) => {
+        this.restoreInboundCount(client);
         if (this.persistentWithoutId.has(client)) {
           // MQTT-3.1.3-8: a persistent session needs an identifier to be found again.
           done(Object.assign(new Error('empty client id with clean session false'), { returnCode: IDENTIFIER_REJECTED }), false);
@@ -236,6 +258,20 @@ export class DeliveryEngine {
       new MessageRouter(aedes as unknown as RouterHost, this.store as unknown as RoutingStore, matcher, emitter, this.subscriptionRegistry, this.flushes, this.sessionWrites),
     );
     (aedes as unknown as NodeJS.EventEmitter).on('error', (error: Error) => this.log.error({ err: error }, 'broker error'));
+    (aedes as unknown as NodeJS.EventEmitter).on('clientError', (client: Client, error: Error) => {
+      if (error instanceof InboundQos2LimitError || error.message.startsWith(AEDES_INBOUND_LIMIT)) this.options.onInboundQos2Limit?.(client, error.message);
+    });
+  }
+
+  /**
+   * aedes bounds a client's inbound QoS 2 messages awaiting PUBREL (`maxInflightInbound`) with a count it starts at
+   * zero on every connection, while a persistent session's messages stay stored across them: a client reconnecting
+   * without releasing anything could pile up another thousand each time. Starting the count from what the store
+   * holds makes it a bound on the session. (A clean session's are wiped as it connects: nothing to restore.)
+   */
+  private restoreInboundCount(client: Client): void {
+    const ids = (this.store as { incomingIds?: (clientId: string) => number[] }).incomingIds?.call(this.store, client.id);
+    if (!client.clean && ids && ids.length > 0) (client as unknown as { _inboundInflight: Set<number> })._inboundInflight = new Set(ids);
   }
 
   /** Serves one connection: an MQTT stream (TCP, TLS or WebSocket). `socket` is the TCP socket underneath. */
@@ -379,8 +415,15 @@ export class DeliveryEngine {
   private installDelivery(client: Client): void {
     const window = new OutgoingWindow(
       client,
-      { maxInflight: this.options.limits.maxInflightMessages, maxQueued: this.options.limits.maxQueuedMessages },
-      { dropped: (clientId) => this.options.onQueueFull?.(clientId) },
+      {
+        maxInflight: this.options.limits.maxInflightMessages,
+        maxQueued: this.options.limits.maxQueuedMessages,
+        maxQueuedBytes: this.options.limits.maxQueuedBytes,
+      },
+      {
+        dropped: (clientId, limit) => this.options.onQueueFull?.(clientId, limit),
+        drainTimedOut: (clientId) => this.options.onDrainTimeout?.(clientId),
+      },
       this.flushes,
       this.sessionWrites,
     );
