@@ -77,6 +77,7 @@ export class EmbeddedBroker {
           const max = limits.maxConnections;
           if (max < 0 || this.engine!.admittedConnections < max) return true;
           this.stats.connectionsRefused++;
+          this.reclaimer.nudge();
           const info = this.connections.infoFor(client.conn);
           this.limitLogs.connections.hit(info?.listenerName ?? '', { max, listener: info?.listenerName, remote: info?.socket.remoteAddress });
           return false;
@@ -93,14 +94,17 @@ export class EmbeddedBroker {
       onQueueFull: (clientId, limit) => this.queueFull(clientId, limit),
       onDrainTimeout: (clientId) => {
         this.stats.slowSubscriberDisconnects++;
+        this.reclaimer.nudge();
         this.log.warn({ clientId, drainTimeoutMs: limits.drainTimeoutMs }, 'subscriber disconnected: its socket stayed full for drain_timeout');
       },
       onInboundQos2Limit: (client, reason) => {
         this.stats.inboundQos2Cutoffs++;
+        this.reclaimer.nudge();
         this.log.warn({ clientId: client.id, reason }, 'client disconnected: too many inbound QoS 2 messages awaiting PUBREL');
       },
       onOversizedPacket: (client, announced, limit) => {
         this.stats.oversizedPackets++;
+        this.reclaimer.nudge();
         const info = this.connections.infoFor(client.conn);
         this.limitLogs.oversized.hit(info?.socket.remoteAddress ?? '', {
           clientId: client.id || undefined,
@@ -113,6 +117,7 @@ export class EmbeddedBroker {
       },
       onIncompleteBudgetSpent: (client, held) => {
         this.stats.incompleteBudgetCloses++;
+        this.reclaimer.nudge();
         const info = this.connections.infoFor(client.conn);
         this.limitLogs.incomplete.hit('', {
           clientId: client.id || undefined,

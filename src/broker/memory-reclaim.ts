@@ -57,6 +57,16 @@ export class MemoryReclaimer {
     this.timer = undefined;
   }
 
+  /**
+   * A limit has just bitten (a connection refused or closed for what it sent): the memory it made the broker take is
+   * garbage soon, so the next look may collect again whatever the backoff says. A broker that only holds more
+   * memory hits no limit, and keeps its backoff.
+   */
+  nudge(): void {
+    this.waitMs = this.options.intervalMs;
+    this.nextAt = 0;
+  }
+
   /** One look; public for tests. */
   check(): void {
     const before = this.rss();

@@ -47,4 +47,15 @@ describe('MemoryReclaimer', () => {
     m.reclaimer.check();
     expect(m.collect).toHaveBeenCalledTimes(4);
   });
+
+  it('may collect at the next look after a limit bit, whatever the backoff', () => {
+    const m = setup();
+    m.set(150 * MiB, 0);
+    m.reclaimer.check();
+    m.reclaimer.check();
+    expect(m.collect).toHaveBeenCalledTimes(1);
+    m.reclaimer.nudge();
+    m.reclaimer.check();
+    expect(m.collect).toHaveBeenCalledTimes(2);
+  });
 });

@@ -30,7 +30,7 @@ describe.runIf(process.platform === 'linux')('memory has a ceiling (broker in a 
     const result = await partialConnects(broker.port, { connections: 60, announced: MiB, send: 1000 * 1024, holdMs: 1_500 });
     const peak = sampler.stop();
     const served = await probe.stop();
-    const final = await settledRss(broker.pid, start, 20 * MiB, 15_000);
+    const final = await settledRss(broker.pid, start, 20 * MiB, 30_000);
 
     // Each CONNECT was within message_size_limit's bound but far over the first packet's.
     expect(result.refused).toBe(60);
@@ -47,7 +47,7 @@ describe.runIf(process.platform === 'linux')('memory has a ceiling (broker in a 
     const result = await partialPublishes(broker.port, { connections: 80, announced: 900 * 1024, send: 800 * 1024, holdMs: 1_500 });
     const peak = sampler.stop();
     const served = await probe.stop();
-    const final = await settledRss(broker.pid, start, 20 * MiB, 15_000);
+    const final = await settledRss(broker.pid, start, 20 * MiB, 30_000);
 
     expect(result.detail.connected).toBe(80);
     // 64 MB sent; max_incomplete_bytes (16 MiB) keeps at most ~20 of them, the others are closed. The peak is those
@@ -64,7 +64,7 @@ describe.runIf(process.platform === 'linux')('memory has a ceiling (broker in a 
     const sampler = rssSampler(broker.pid);
     const result = await webSocketFragments(`ws://127.0.0.1:${broker.wsPort}/mqtt`, { total: 40 * MiB, timeoutMs: 20_000 });
     const peak = sampler.stop();
-    const final = await settledRss(broker.pid, start, 20 * MiB, 15_000);
+    const final = await settledRss(broker.pid, start, 20 * MiB, 30_000);
 
     expect(result.detail.closeCode).toBe(1009);
     expect(peak - start).toBeLessThan(24 * MiB);
