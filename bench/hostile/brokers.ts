@@ -59,11 +59,12 @@ export async function startHostileBroker(kind: HostileBrokerKind, limits: Hostil
       conf,
       [
         ...(process.getuid?.() === 0 ? ['user root'] : []),
+        // max_connections is a per-listener setting in mosquitto 2: it belongs to the listener line above it.
         `listener ${port} 127.0.0.1`,
+        ...(limits.maxConnections === undefined ? [] : [`max_connections ${limits.maxConnections}`]),
         `listener ${wsPort} 127.0.0.1`,
         'protocol websockets',
         'allow_anonymous true',
-        ...(limits.maxConnections === undefined ? [] : [`max_connections ${limits.maxConnections}`]),
         'log_dest stderr',
         'log_type error',
         'log_type warning',

@@ -238,6 +238,7 @@ export class EmbeddedBroker {
 
   private queueFull(clientId: string, limit: 'messages' | 'bytes'): void {
     this.stats.publishDropped++;
+    this.reclaimer.nudge();
     if (limit === 'bytes') this.stats.queueDroppedBytes++;
     else this.stats.queueDroppedMessages++;
     this.dropLog.dropped(clientId, limit);
