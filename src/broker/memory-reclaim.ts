@@ -20,13 +20,16 @@ const MAX_BACKOFF_MS = 5 * 60_000;
  * frees only at its next full collection. The CLI turns V8's memory reducer off (it stalled delivery at a steady
  * rate), and a broker gone quiet after an attack does not allocate enough to trigger one: RSS stayed 50 MB up for
  * good. So: every `intervalMs`, when RSS is `growthBytes` above the lowest it has been after a collection, run one
- * full collection. Memory in real use survives it; then the wait before the next try doubles (up to 5 minutes), so a
- * broker that simply holds more (more clients, a backlog) costs one full collection every few minutes at most.
+ * full collection. Memory in real use survives it; then, from the second such collection in a row, the wait before the
+ * next try doubles (up to 5 minutes), so a broker that simply holds more (more clients, a backlog) costs one full
+ * collection every few minutes at most.
  */
 export class MemoryReclaimer {
   private floor: number;
   private waitMs: number;
   private nextAt = 0;
+  /** Collections in a row that gave nothing back. */
+  private misses = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
   private readonly collect: (() => void) | undefined;
@@ -64,6 +67,7 @@ export class MemoryReclaimer {
    */
   nudge(): void {
     this.waitMs = this.options.intervalMs;
+    this.misses = 0;
     this.nextAt = 0;
   }
 
@@ -77,7 +81,10 @@ export class MemoryReclaimer {
     const after = this.rss();
     if (after < this.floor) this.floor = after;
     const stillUp = after - this.floor >= this.options.growthBytes;
-    this.waitMs = stillUp ? Math.min(this.waitMs * 2, MAX_BACKOFF_MS) : this.options.intervalMs;
+    // Closed sockets give their native memory back only once a collection has run their finalizers: the second
+    // collection after an attack is often the one that frees it. Back off from the third miss in a row.
+    this.misses = stillUp ? this.misses + 1 : 0;
+    this.waitMs = this.misses >= 2 ? Math.min(this.waitMs * 2, MAX_BACKOFF_MS) : this.options.intervalMs;
     this.nextAt = this.now() + this.waitMs;
     this.log.debug({ before, after, floor: this.floor, nextInMs: this.waitMs }, 'full garbage collection after RSS grew');
   }
