@@ -4,7 +4,9 @@ import { AccessControl, type AccessPolicy, type PasswordVerifier } from './auth/
 import { LoginThrottle } from './auth/login-throttle.js';
 import { ConnectionRegistry, type ConnectionInfo } from './connection.js';
 import { DropLog } from './drop-log.js';
-import { DeliveryEngine, ProtocolViolation, type EngineClient, type EngineMessage, type LocalHandler, type LocalMessage, type RoutedMessage } from './engine/engine.js';
+import { LimitLog } from './limit-log.js';
+import { MemoryReclaimer } from './memory-reclaim.js';
+import { DeliveryEngine, maxPacketBytes, ProtocolViolation, type EngineClient, type EngineMessage, type LocalHandler, type LocalMessage, type RoutedMessage } from './engine/engine.js';
 import { BrokerError } from './errors.js';
 import { createListener } from './listeners/create-listener.js';
 import { listenerName, type Listener } from './listeners/listener.js';
@@ -52,13 +54,24 @@ export class EmbeddedBroker {
   private readonly access: AccessControl;
   private readonly log: Logger;
   private readonly dropLog: DropLog;
+  private readonly reclaimer: MemoryReclaimer;
+  private readonly limitLogs: { connections: LimitLog; oversized: LimitLog; incomplete: LimitLog };
 
   constructor(
     private readonly options: BrokerOptions,
     deps: BrokerDependencies,
   ) {
     this.log = deps.logger.child({ module: 'broker' });
-    this.dropLog = new DropLog(this.log, options.limits.maxQueuedMessages);
+    this.dropLog = new DropLog(this.log, { messages: options.limits.maxQueuedMessages, bytes: options.limits.maxQueuedBytes });
+    this.reclaimer = new MemoryReclaimer({ intervalMs: 5_000, growthBytes: 16 * 1024 * 1024 }, deps.logger);
+    this.limitLogs = {
+      connections: new LimitLog(this.log, 'max_connections reached: connections refused with CONNACK 3 (server unavailable) and closed'),
+      oversized: new LimitLog(this.log, 'packet larger than its limit announced: connection closed before reading it'),
+      incomplete: new LimitLog(
+        this.log,
+        'max_incomplete_bytes reached: the connection holding the largest incomplete packet closed',
+      ),
+    };
     this.access = new AccessControl({
       passwordFile: options.passwordFile,
       aclFile: options.aclFile,
@@ -85,10 +98,13 @@ export class EmbeddedBroker {
       limits,
       logger: this.log,
       policy: {
-        admit: () => {
+        admit: (client) => {
           const max = limits.maxConnections;
-          if (max < 0 || this.engine!.connectedClients < max) return true;
-          this.log.warn({ max }, 'max_connections reached, connection refused');
+          if (max < 0 || this.engine!.admittedConnections < max) return true;
+          this.stats.connectionsRefused++;
+          this.reclaimer.nudge();
+          const info = this.connections.infoFor(client.conn);
+          this.limitLogs.connections.hit(info?.listenerName ?? '', { max, listener: info?.listenerName, remote: info?.socket.remoteAddress });
           return false;
         },
         authenticate: this.access.authenticate,
@@ -100,19 +116,47 @@ export class EmbeddedBroker {
           return true;
         },
       },
-      onQueueFull: (clientId) => this.queueFull(clientId),
+      onQueueFull: (clientId, limit) => this.queueFull(clientId, limit),
       onStorageWriteFailed: () => {
         this.stats.storageWriteFailures++;
       },
       onStorageRecovered: () => {
         this.stats.storageRecoveries++;
       },
-      onOversizedPacket: (client, announced) => {
+      onDrainTimeout: (clientId) => {
+        this.stats.slowSubscriberDisconnects++;
+        this.reclaimer.nudge();
+        this.log.warn({ clientId, drainTimeoutMs: limits.drainTimeoutMs }, 'subscriber disconnected: its socket stayed full for drain_timeout');
+      },
+      onInboundQos2Limit: (client, reason) => {
+        this.stats.inboundQos2Cutoffs++;
+        this.reclaimer.nudge();
+        this.log.warn({ clientId: client.id, reason }, 'client disconnected: too many inbound QoS 2 messages awaiting PUBREL');
+      },
+      onOversizedPacket: (client, announced, limit) => {
+        this.stats.oversizedPackets++;
+        this.reclaimer.nudge();
         const info = this.connections.infoFor(client.conn);
-        this.log.warn(
-          { clientId: client.id || undefined, listener: info?.listenerName, remote: info?.socket.remoteAddress, announced, limit: limits.messageSizeLimit },
-          'packet larger than message_size_limit announced: connection closed before reading it',
-        );
+        this.limitLogs.oversized.hit(info?.socket.remoteAddress ?? '', {
+          clientId: client.id || undefined,
+          listener: info?.listenerName,
+          remote: info?.socket.remoteAddress,
+          announced,
+          limit: limit.bytes,
+          bound: limit.first ? 'first packet (CONNECT)' : 'message_size_limit',
+        });
+      },
+      onIncompleteBudgetSpent: (client, held) => {
+        this.stats.incompleteBudgetCloses++;
+        this.reclaimer.nudge();
+        const info = this.connections.infoFor(client.conn);
+        this.limitLogs.incomplete.hit('', {
+          clientId: client.id || undefined,
+          listener: info?.listenerName,
+          remote: info?.socket.remoteAddress,
+          held,
+          limit: limits.maxIncompleteBytes,
+        });
       },
     });
     this.engine = engine;
@@ -122,7 +166,10 @@ export class EmbeddedBroker {
 
     try {
       for (const listenerOptions of this.options.listeners) {
-        const listener = await createListener(listenerOptions, (stream, info) => this.accept(stream, info));
+        const listener = await createListener(listenerOptions, (stream, info) => this.accept(stream, info), {
+          // A whole packet in one message: its remaining length and up to 5 bytes of fixed header.
+          maxMessageBytes: limits.messageSizeLimit > 0 ? maxPacketBytes(limits.messageSizeLimit) + 5 : 0,
+        });
         await listener.start();
         this.listeners.push(listener);
         this.warnAboutAccess(listener);
@@ -146,6 +193,7 @@ export class EmbeddedBroker {
       this.log,
     );
     this.sys.start();
+    this.reclaimer.start();
   }
 
   /** Bound ports, in the order of the configured listeners. */
@@ -239,6 +287,7 @@ export class EmbeddedBroker {
   /** Close listeners and clients, then flush and close the store. */
   async stop(): Promise<void> {
     this.sys?.stop();
+    this.reclaimer.stop();
     await Promise.all(this.listeners.map((l) => l.close()));
     this.listeners = [];
     const engine = this.engine;
@@ -260,9 +309,12 @@ export class EmbeddedBroker {
     this.engine.handle(stream, info.socket);
   }
 
-  private queueFull(clientId: string): void {
+  private queueFull(clientId: string, limit: 'messages' | 'bytes'): void {
     this.stats.publishDropped++;
-    this.dropLog.dropped(clientId);
+    this.reclaimer.nudge();
+    if (limit === 'bytes') this.stats.queueDroppedBytes++;
+    else this.stats.queueDroppedMessages++;
+    this.dropLog.dropped(clientId, limit);
   }
 
   /** Why a client's PUBLISH is dropped (acknowledged, never routed), logged and counted; undefined to route it. */

@@ -68,13 +68,31 @@ export const brokerSchema = z.strictObject({
     .describe(
       'Largest PUBLISH payload in bytes. A client announcing more is disconnected as the packet header arrives, before the payload is read (like mosquitto max_packet_size). Default 1 MiB; 0: the MQTT maximum (256 MiB)',
     ),
+  max_incomplete_bytes: z
+    .number()
+    .int()
+    .min(0)
+    .default(16 * 1024 * 1024)
+    .describe(
+      'Bytes buffered for packets not yet fully received, all connections together. Past it the connection holding the most is closed. Default 16 MiB; 0: no limit',
+    ),
   max_keepalive: z.number().int().min(10).max(65535).default(65535).describe('Clients asking a longer keepalive are refused'),
   max_queued_messages: z
     .number()
     .int()
     .min(0)
-    .default(0)
-    .describe('QoS 1/2 messages queued per client (behind a full in-flight window, or while a persistent session is offline) before new ones are dropped; 0: no limit'),
+    .default(1000)
+    .describe(
+      "Messages queued per client (behind a full in-flight window or a socket the client does not read, or QoS 1/2 while a persistent session is offline) before new ones are dropped and counted. Default 1000, like mosquitto; 0: no limit",
+    ),
+  max_queued_bytes: z
+    .number()
+    .int()
+    .min(0)
+    .default(8 * 1024 * 1024)
+    .describe(
+      'Payload bytes of the messages max_queued_messages counts, per client; past it new ones are dropped and counted. Also bounds the inbound QoS 2 messages a client has not released. Default 8 MiB; 0: no limit',
+    ),
   max_inflight_messages: z
     .number()
     .int()
@@ -117,8 +135,10 @@ export function toBrokerOptions(broker: BrokerSection, placement: BrokerPlacemen
     limits: {
       maxConnections: broker.max_connections,
       messageSizeLimit: broker.message_size_limit,
+      maxIncompleteBytes: broker.max_incomplete_bytes,
       maxKeepalive: broker.max_keepalive,
       maxQueuedMessages: broker.max_queued_messages,
+      maxQueuedBytes: broker.max_queued_bytes,
       maxInflightMessages: broker.max_inflight_messages,
       drainTimeoutMs: Math.round(broker.drain_timeout * 1000),
     },

@@ -26,9 +26,13 @@ export interface BrokerLimits {
   maxConnections: number;
   /** Bytes of PUBLISH payload; 0: unlimited. */
   messageSizeLimit: number;
+  /** Bytes buffered for incomplete packets, all connections together; 0: unlimited. */
+  maxIncompleteBytes: number;
   maxKeepalive: number;
   /** Per client, waiting behind a full in-flight window or for an offline persistent session; 0: unlimited. */
   maxQueuedMessages: number;
+  /** Per client, payload bytes of the messages counted by maxQueuedMessages; 0: unlimited. */
+  maxQueuedBytes: number;
   /** QoS 1/2 messages sent to a client and not yet acknowledged; 0: unlimited. */
   maxInflightMessages: number;
   drainTimeoutMs: number;
@@ -52,8 +56,10 @@ export interface BrokerOptions {
 export const DEFAULT_LIMITS: BrokerLimits = {
   maxConnections: -1,
   messageSizeLimit: 1024 * 1024,
+  maxIncompleteBytes: 16 * 1024 * 1024,
   maxKeepalive: 65535,
-  maxQueuedMessages: 0,
+  maxQueuedMessages: 1000,
+  maxQueuedBytes: 8 * 1024 * 1024,
   maxInflightMessages: 20,
   drainTimeoutMs: 30_000,
 };

@@ -18,6 +18,22 @@ export class BrokerStats {
   authShed = 0;
   /** Connections closed for breaking the protocol: a topic that is not valid UTF-8 or holds U+0000, a password without a username. */
   protocolViolations = 0;
+  // Limits that bit: each count is one refusal, drop or disconnect (for /metrics). Dropped messages are also in
+  // publishDropped, with those refused by policy.
+  /** CONNECTs refused at max_connections (CONNACK 3, then closed). */
+  connectionsRefused = 0;
+  /** Connections closed for a packet announcing more than its limit (message_size_limit, or the CONNECT bound). */
+  oversizedPackets = 0;
+  /** Connections closed because bytes buffered for incomplete packets reached max_incomplete_bytes. */
+  incompleteBudgetCloses = 0;
+  /** Messages for a client dropped because its queue held max_queued_messages (connected or offline). */
+  queueDroppedMessages = 0;
+  /** Messages for a client dropped because its queue held max_queued_bytes of payload. */
+  queueDroppedBytes = 0;
+  /** Subscribers disconnected because their socket stayed full for drain_timeout. */
+  slowSubscriberDisconnects = 0;
+  /** Clients cut off for holding too many inbound QoS 2 messages unreleased (count or max_queued_bytes). */
+  inboundQos2Cutoffs = 0;
   /** Client ids of persistent sessions seen this run, connected or not. */
   readonly persistentClients = new Set<string>();
   /** Subscriptions by client id; a persistent session's remain while it is offline. */

@@ -19,7 +19,16 @@ describe('toBrokerOptions', () => {
     expect(result.passwordFile).toBeUndefined();
     expect(result.aclFile).toBeUndefined();
     expect(result.sysIntervalSeconds).toBe(10);
-    expect(result.limits).toEqual({ maxConnections: -1, messageSizeLimit: 1048576, maxKeepalive: 65535, maxQueuedMessages: 0, maxInflightMessages: 20, drainTimeoutMs: 30_000 });
+    expect(result.limits).toEqual({
+      maxConnections: -1,
+      messageSizeLimit: 1048576,
+      maxIncompleteBytes: 16 * 1024 * 1024,
+      maxKeepalive: 65535,
+      maxQueuedMessages: 1000,
+      maxQueuedBytes: 8 * 1024 * 1024,
+      maxInflightMessages: 20,
+      drainTimeoutMs: 30_000,
+    });
   });
 
   it('the default listener is a copy: changing the result does not change the next one', () => {
@@ -117,6 +126,15 @@ describe('toBrokerOptions', () => {
       ].join('\n'),
     );
     expect(result.sysIntervalSeconds).toBe(0);
-    expect(result.limits).toEqual({ maxConnections: 50, messageSizeLimit: 65536, maxKeepalive: 120, maxQueuedMessages: 1000, maxInflightMessages: 20, drainTimeoutMs: 2500 });
+    expect(result.limits).toEqual({
+      maxConnections: 50,
+      messageSizeLimit: 65536,
+      maxIncompleteBytes: 16 * 1024 * 1024,
+      maxKeepalive: 120,
+      maxQueuedMessages: 1000,
+      maxQueuedBytes: 8 * 1024 * 1024,
+      maxInflightMessages: 20,
+      drainTimeoutMs: 2500,
+    });
   });
 });

@@ -12,7 +12,7 @@ describe('DropLog', () => {
   it('logs the first drop at once, then one line per client every 10 s with the count', () => {
     const { logger, lines } = capture();
     let now = 0;
-    const log = new DropLog(logger, 100, () => now);
+    const log = new DropLog(logger, { messages: 100, bytes: 0 }, () => now);
     for (let i = 0; i < 500; i++) log.dropped('slow');
     log.dropped('other');
     expect(lines.map((l) => [l.clientId, l.dropped])).toEqual([

@@ -11,11 +11,21 @@ import { OutgoingWindow } from './delivery/outgoing-window.js';
 import { SessionWrites, type SessionQueueStore } from './delivery/session-writes.js';
 import { SubscriptionRegistry } from './delivery/subscription-registry.js';
 import { disablePacketNumberCache } from './packet-numbers.js';
-import { createPersistence, hideDollarTopicsFromWildcards, limitQueuedMessages, observeAcknowledgements, observeResends, type AedesPersistence } from './persistence/stores.js';
+import {
+  createPersistence,
+  hideDollarTopicsFromWildcards,
+  InboundQos2LimitError,
+  limitIncoming,
+  limitQueuedMessages,
+  observeAcknowledgements,
+  observeResends,
+  type AedesPersistence,
+} from './persistence/stores.js';
 import type { JournaledPersistence, JournalStatus } from './persistence/journaled.js';
 import { checkPinnedVersions } from './versions.js';
-import { coalesceWrites } from './wire/coalesce-writes.js';
+import { coalesceWrites, writeNow } from './wire/coalesce-writes.js';
 import { PacketReader, type PacketTaker, type ReaderHooks, type WirePacket } from './wire/packet-reader.js';
+import { PendingBudget } from './wire/pending-budget.js';
 import { readFlowing } from './wire/read-loop.js';
 import { ProtocolViolation } from './wire/mqtt-strings.js';
 
@@ -61,7 +71,10 @@ export type ConnectRefusal = Error & { returnCode?: number };
 
 /** The broker's decisions, asked by the engine as packets arrive. */
 export interface EnginePolicy {
-  /** Before CONNECT is handled: false refuses the connection (max_connections). */
+  /**
+   * Before CONNECT is handled: false refuses the connection (max_connections) with CONNACK 3, server unavailable,
+   * and closes it. Count against `DeliveryEngine.admittedConnections`: a slot is taken as soon as this returns true.
+   */
   admit(client: EngineClient): boolean;
   authenticate(client: EngineClient, username: string | undefined, password: Buffer | undefined, done: (error: ConnectRefusal | null, ok: boolean | null) => void): void;
   /**
@@ -78,10 +91,14 @@ export interface EnginePolicy {
 export interface EngineLimits {
   /** Largest PUBLISH payload; a packet announcing more is refused as its fixed header is read. 0: the protocol maximum. */
   messageSizeLimit: number;
+  /** Bytes buffered for incomplete packets, all connections together; past it the connection holding most is closed. 0: no ceiling. */
+  maxIncompleteBytes: number;
   /** Longest keepalive a client may ask for, in seconds; 65535: any. */
   maxKeepalive: number;
   /** Per client, waiting behind a full in-flight window or for an offline persistent session; 0: unlimited. */
   maxQueuedMessages: number;
+  /** Per client, payload bytes of the messages counted by maxQueuedMessages; 0: unlimited. */
+  maxQueuedBytes: number;
   /** QoS 1/2 messages sent to a client and not yet acknowledged; 0: unlimited. */
   maxInflightMessages: number;
   drainTimeoutMs: number;
@@ -95,10 +112,22 @@ export interface EngineOptions {
   limits: EngineLimits;
   policy: EnginePolicy;
   logger: Logger;
-  /** A message for `clientId` dropped because its queue was full (max_queued_messages). */
-  onQueueFull?(clientId: string): void;
-  /** A connection closed by the engine for a packet over the size limit, before buffering it. */
-  onOversizedPacket?(client: EngineClient, announcedBytes: number): void;
+  /** A message for `clientId` dropped because its queue was full: max_queued_messages or max_queued_bytes. */
+  onQueueFull?(clientId: string, limit: 'messages' | 'bytes'): void;
+  /** A client whose socket stayed full for drain_timeout: disconnected. */
+  onDrainTimeout?(clientId: string): void;
+  /**
+   * A client cut off for its inbound QoS 2 messages awaiting PUBREL: too many (aedes' maxInflightInbound) or too
+   * many bytes (max_queued_bytes), counted across its connections. `reason` says which.
+   */
+  onInboundQos2Limit?(client: EngineClient, reason: string): void;
+  /**
+   * A connection closed by the engine for a packet over the size limit, before buffering it. `limit` is the bound it
+   * broke: CONNECT_SIZE_LIMIT for a connection's first packet, else the one derived from message_size_limit.
+   */
+  onOversizedPacket?(client: EngineClient, announcedBytes: number, limit: { first: boolean; bytes: number }): void;
+  /** A connection closed because bytes buffered for incomplete packets went past maxIncompleteBytes; it held the most. */
+  onIncompleteBudgetSpent?(client: EngineClient, heldBytes: number): void;
   /** A write of the on-disk store failed; `failedWrites` counts the run of failures it belongs to (1: the first). */
   onStorageWriteFailed?(error: Error, failedWrites: number): void;
   /** The on-disk store writes again after a run of failures. */
@@ -129,6 +158,10 @@ export interface LocalMessage extends EngineMessage {
 }
 
 const IDENTIFIER_REJECTED = 2;
+/** How aedes' error starts when a client passes maxInflightInbound (handlers/publish.js). */
+const AEDES_INBOUND_LIMIT = 'maxInflightInbound exceeded';
+/** CONNACK with return code 3, server unavailable (MQTT 3.1.1 §3.2.2.3): mosquitto's answer at max_connections. */
+const CONNACK_SERVER_UNAVAILABLE = Buffer.from([0x20, 0x02, 0x00, 0x03]);
 const DOLLAR = 0x24;
 
 /**
@@ -144,7 +177,10 @@ export class DeliveryEngine {
   private readonly windows = new WeakMap<object, OutgoingWindow>();
   private readonly readers = new WeakMap<object, ConnectionReader>();
   private readonly flushes = new FlushScheduler();
+  private readonly pendingBudget: PendingBudget;
   private readonly subscriptionRegistry = new SubscriptionRegistry();
+  /** Connections admitted by the policy and not yet closed: what max_connections counts. */
+  private admitted = 0;
   private sessionWrites!: SessionWrites;
   private store!: AedesPersistence;
   private journal!: JournaledPersistence;
@@ -152,6 +188,7 @@ export class DeliveryEngine {
 
   private constructor(private readonly options: EngineOptions) {
     this.log = options.logger.child({ module: 'engine' });
+    this.pendingBudget = new PendingBudget(options.limits.maxIncompleteBytes);
   }
 
   /**
@@ -178,11 +215,14 @@ export class DeliveryEngine {
     const persistence = observeAcknowledgements(hideDollarTopicsFromWildcards(this.journal), (client, messageId) =>
       this.windows.get(client)?.acknowledged(messageId),
     );
-    this.store = limitQueuedMessages(
-      observeResends(persistence, (client) => this.windows.get(client)?.resendStarted()),
-      limits.maxQueuedMessages,
-      (clientId) => this.isConnected(clientId),
-      (clientId) => this.options.onQueueFull?.(clientId),
+    this.store = limitIncoming(
+      limitQueuedMessages(
+        observeResends(persistence, (client) => this.windows.get(client)?.resendStarted()),
+        { messages: limits.maxQueuedMessages, bytes: limits.maxQueuedBytes },
+        (clientId) => this.isConnected(clientId),
+        (clientId, limit) => this.options.onQueueFull?.(clientId, limit),
+      ),
+      limits.maxQueuedBytes,
     );
     this.sessionWrites = new SessionWrites(this.store as unknown as SessionQueueStore);
     const aedesSysPrefix = `$SYS/${this.options.id}/`;
@@ -202,12 +242,15 @@ export class DeliveryEngine {
         }
         if (!policy.admit(client)) {
           callback(null, false);
+          refuseConnection(client);
           return;
         }
+        this.admit(client);
         if (!packet.clientId && packet.clean === false) this.persistentWithoutId.add(client);
         callback(null, true);
       },
       authenticate: (client, username, password, done) => {
+        this.restoreInboundCount(client);
         if (this.persistentWithoutId.has(client)) {
           // MQTT-3.1.3-8: a persistent session needs an identifier to be found again.
           done(Object.assign(new Error('empty client id with clean session false'), { returnCode: IDENTIFIER_REJECTED }), false);
@@ -238,6 +281,20 @@ export class DeliveryEngine {
       new MessageRouter(aedes as unknown as RouterHost, this.store as unknown as RoutingStore, matcher, emitter, this.subscriptionRegistry, this.flushes, this.sessionWrites),
     );
     (aedes as unknown as NodeJS.EventEmitter).on('error', (error: Error) => this.log.error({ err: error }, 'broker error'));
+    (aedes as unknown as NodeJS.EventEmitter).on('clientError', (client: Client, error: Error) => {
+      if (error instanceof InboundQos2LimitError || error.message.startsWith(AEDES_INBOUND_LIMIT)) this.options.onInboundQos2Limit?.(client, error.message);
+    });
+  }
+
+  /**
+   * aedes bounds a client's inbound QoS 2 messages awaiting PUBREL (`maxInflightInbound`) with a count it starts at
+   * zero on every connection, while a persistent session's messages stay stored across them: a client reconnecting
+   * without releasing anything could pile up another thousand each time. Starting the count from what the store
+   * holds makes it a bound on the session. (A clean session's are wiped as it connects: nothing to restore.)
+   */
+  private restoreInboundCount(client: Client): void {
+    const ids = (this.store as { incomingIds?: (clientId: string) => number[] }).incomingIds?.call(this.store, client.id);
+    if (!client.clean && ids && ids.length > 0) (client as unknown as { _inboundInflight: Set<number> })._inboundInflight = new Set(ids);
   }
 
   /** Serves one connection: an MQTT stream (TCP, TLS or WebSocket). `socket` is the TCP socket underneath. */
@@ -250,9 +307,12 @@ export class DeliveryEngine {
     const client = this.aedes.handle(stream) as unknown as Client;
     // Every byte goes through the reader, CONNECT included, so a packet over the limit is refused before it is
     // buffered. The message flow joins it once the client is connecting (wrapPreConnect).
-    const reader = new ConnectionReader(client, this.options.limits.messageSizeLimit, this.maxPacketBytes(), this.refuseOversized);
+    const packetBytes = maxPacketBytes(this.options.limits.messageSizeLimit);
+    const firstBytes = packetBytes > 0 ? Math.min(packetBytes, CONNECT_SIZE_LIMIT) : CONNECT_SIZE_LIMIT;
+    const reader = new ConnectionReader(client, this.options.limits.messageSizeLimit, packetBytes, firstBytes, this.refuseOversized, this.refuseOverBudget);
     this.readers.set(client, reader);
-    PacketReader.install(internalsOf(client)._parser, reader);
+    const packetReader = PacketReader.install(internalsOf(client)._parser, reader, this.pendingBudget);
+    stream.once('close', () => packetReader.discard());
     readFlowing(client);
   };
 
@@ -267,6 +327,15 @@ export class DeliveryEngine {
 
   get connectedClients(): number {
     return this.aedes?.connectedClients ?? 0;
+  }
+
+  /**
+   * Connections admitted (past CONNECT's preConnect) and not yet closed, connected or still authenticating. Counted
+   * synchronously as each CONNECT is admitted, so connects racing each other cannot all see a free slot, as they
+   * could with `connectedClients` (a client counts there only once authenticated and registered).
+   */
+  get admittedConnections(): number {
+    return this.admitted;
   }
 
   isConnected(clientId: string): boolean {
@@ -350,6 +419,17 @@ export class DeliveryEngine {
     await this.store.destroy();
   }
 
+  private admit(client: Client): void {
+    const conn = client.conn as Duplex & { closed?: boolean };
+    if (conn.closed) return;
+    this.admitted++;
+    conn.once('close', this.release);
+  }
+
+  private readonly release = (): void => {
+    this.admitted--;
+  };
+
   /** Before CONNECT is handled, so every subscription and replay of this client goes through its window. */
   private wrapPreConnect(aedes: Aedes): void {
     const preConnect = aedes.preConnect.bind(aedes);
@@ -363,8 +443,15 @@ export class DeliveryEngine {
   private installDelivery(client: Client): void {
     const window = new OutgoingWindow(
       client,
-      { maxInflight: this.options.limits.maxInflightMessages, maxQueued: this.options.limits.maxQueuedMessages },
-      { dropped: (clientId) => this.options.onQueueFull?.(clientId) },
+      {
+        maxInflight: this.options.limits.maxInflightMessages,
+        maxQueued: this.options.limits.maxQueuedMessages,
+        maxQueuedBytes: this.options.limits.maxQueuedBytes,
+      },
+      {
+        dropped: (clientId, limit) => this.options.onQueueFull?.(clientId, limit),
+        drainTimedOut: (clientId) => this.options.onDrainTimeout?.(clientId),
+      },
       this.flushes,
       this.sessionWrites,
     );
@@ -404,17 +491,19 @@ export class DeliveryEngine {
     };
   }
 
-  /**
-   * The largest packet a client may send: a PUBLISH with the largest payload and the longest topic, or a CONNECT
-   * whose will payload is that large with every string field at its longest.
-   */
-  private maxPacketBytes(): number {
-    const limit = this.options.limits.messageSizeLimit;
-    return limit > 0 ? limit + CONNECT_OVERHEAD : 0;
+  /** Bytes buffered for incomplete packets now, all connections together. */
+  get incompleteBytes(): number {
+    return this.pendingBudget.bytes;
   }
 
-  private readonly refuseOversized = (client: Client, announced: number): void => {
-    this.options.onOversizedPacket?.(client, announced);
+  private readonly refuseOversized = (client: Client, announced: number, first: boolean): void => {
+    const bytes = first ? CONNECT_SIZE_LIMIT : maxPacketBytes(this.options.limits.messageSizeLimit);
+    this.options.onOversizedPacket?.(client, announced, { first, bytes });
+    client.conn.destroy();
+  };
+
+  private readonly refuseOverBudget = (client: Client, held: number): void => {
+    this.options.onIncompleteBudgetSpent?.(client, held);
     client.conn.destroy();
   };
 }
@@ -431,7 +520,9 @@ class ConnectionReader implements ReaderHooks {
     private readonly client: Client,
     readonly maxPayloadBytes: number,
     readonly maxPacketBytes: number,
-    private readonly refuse: (client: Client, announced: number) => void,
+    readonly firstPacketBytes: number,
+    private readonly refuse: (client: Client, announced: number, first: boolean) => void,
+    private readonly spent: (client: Client, held: number) => void,
   ) {}
 
   take(packet: WirePacket): boolean {
@@ -442,13 +533,45 @@ class ConnectionReader implements ReaderHooks {
     this.flow?.chunkDone();
   }
 
-  oversized(announced: number): void {
-    this.refuse(this.client, announced);
+  oversized(announced: number, first: boolean): void {
+    this.refuse(this.client, announced, first);
+  }
+
+  overBudget(held: number): void {
+    this.spent(this.client, held);
   }
 }
 
+/**
+ * The largest packet a client may send: a PUBLISH with the largest payload and the longest topic, or a CONNECT
+ * whose will payload is that large with every string field at its longest. 0: no limit but the protocol's. A
+ * WebSocket listener takes it as the largest message it assembles.
+ */
+export function maxPacketBytes(messageSizeLimit: number): number {
+  return messageSizeLimit > 0 ? messageSizeLimit + CONNECT_OVERHEAD : 0;
+}
+
+/**
+ * The bound on a connection's first packet (its CONNECT), checked as its fixed header arrives: until then the peer
+ * is a stranger, on a listener that may require a password. A CONNECT carries an id, a username, a password and a
+ * will: a few hundred bytes for real devices, a few KiB with a generous will. 64 KiB is far above that and still
+ * small enough that thousands of half-sent CONNECTs stay within the budget of incomplete packets. A client whose
+ * will payload is larger is refused (the log says which bound it broke).
+ */
+export const CONNECT_SIZE_LIMIT = 64 * 1024;
+
 /** Everything of a CONNECT but the will payload: fixed fields and four 16-bit-length strings (id, will topic, user, password) and the will payload's length. */
 const CONNECT_OVERHEAD = 10 + 4 * (2 + 65535) + 2;
+
+/**
+ * Answers a CONNECT the policy refused and closes the connection at once, rather than leaving it open, unanswered,
+ * until the client gives up (each such connection holds a socket and its buffers). The CONNACK is written straight
+ * to the socket before aedes destroys it, so it is on its way when the connection closes.
+ */
+function refuseConnection(client: Client): void {
+  writeNow(client.conn, CONNACK_SERVER_UNAVAILABLE);
+  (client as unknown as { close(): void }).close();
+}
 
 function toPacket(message: LocalMessage): PacketLike {
   const packet: PacketLike = {

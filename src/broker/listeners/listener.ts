@@ -7,6 +7,15 @@ import type { ListenerOptions } from '../options.js';
 
 export type ConnectionHandler = (stream: Duplex, info: ConnectionInfo) => void;
 
+/** What a transport may buffer before the broker's packet reader sees the bytes. */
+export interface TransportLimits {
+  /**
+   * Largest message a framing transport (WebSocket) assembles, fragments included: the largest MQTT packet allowed.
+   * 0: the MQTT maximum.
+   */
+  maxMessageBytes: number;
+}
+
 /** One transport the broker accepts clients on. */
 export interface Listener {
   readonly options: ListenerOptions;

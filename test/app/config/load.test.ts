@@ -34,8 +34,10 @@ describe('parseConfig', () => {
         sys_interval: 10,
         max_connections: -1,
         message_size_limit: 1048576,
+        max_incomplete_bytes: 16777216,
         max_keepalive: 65535,
-        max_queued_messages: 0,
+        max_queued_messages: 1000,
+        max_queued_bytes: 8388608,
         max_inflight_messages: 20,
         drain_timeout: 30,
       });

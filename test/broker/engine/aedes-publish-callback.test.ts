@@ -12,7 +12,7 @@ describe("aedes' publish(packet, callback), as the engine routes it", () => {
   it.each([0, 1] as const)('calls back on a later tick, as aedes does, even with no subscriber to wait for (QoS %i)', async (qos) => {
     engine = await DeliveryEngine.open({
       id: 'callback-test',
-      limits: { messageSizeLimit: 0, maxKeepalive: 65535, maxQueuedMessages: 0, maxInflightMessages: 0, drainTimeoutMs: 5000 },
+      limits: { messageSizeLimit: 0, maxKeepalive: 65535, maxQueuedMessages: 0, maxQueuedBytes: 0, maxIncompleteBytes: 0, maxInflightMessages: 0, drainTimeoutMs: 5000 },
       policy: {
         admit: () => true,
         authenticate: (_c, _u, _p, done) => done(null, true),

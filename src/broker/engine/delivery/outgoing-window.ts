@@ -15,13 +15,20 @@ const DOLLAR = 0x24;
 export interface WindowLimits {
   /** QoS 1/2 messages sent to a client and not yet acknowledged (mosquitto's max_inflight_messages); 0: no limit. */
   maxInflight: number;
-  /** Messages waiting behind a full window (mosquitto's max_queued_messages); 0: no limit. */
+  /** Messages waiting behind a full window or a full socket (mosquitto's max_queued_messages); 0: no limit. */
   maxQueued: number;
+  /** Payload bytes of those waiting messages (mosquitto's max_queued_bytes); 0: no limit. */
+  maxQueuedBytes: number;
 }
+
+/** Which bound a dropped message hit. */
+export type QueueLimit = 'messages' | 'bytes';
 
 export interface WindowEvents {
   /** A message for `clientId` dropped because its queue was full. */
-  dropped(clientId: string): void;
+  dropped(clientId: string, limit: QueueLimit): void;
+  /** The client's socket stayed full for the drain timeout: aedes has disconnected it. */
+  drainTimedOut?(clientId: string): void;
 }
 
 /**
@@ -33,10 +40,12 @@ export interface WindowEvents {
  *   socket took it); what follows before the next flush (the end of the read that routed it, see FlushScheduler) is
  *   encoded into one Buffer and written then.
  *   aedes spent two setImmediate, a packet copy, a bound function and five socket chunks on every message;
- * - backpressure: a sender (aedes, which acknowledges a QoS 1 PUBLISH only when its deliveries are done) waits
- *   until its message is written, and while the socket's buffer is full until it drains; aedes' drain timeout
- *   disconnects a client that stays stalled. A message that waits for the window is accepted at once instead,
- *   so a subscriber slow to acknowledge cannot hold up the others.
+ * - backpressure that costs only this client: a sender (aedes, which acknowledges a QoS 1 PUBLISH only when its
+ *   deliveries are done) waits until its message is written, which is the next flush at the latest. A message that
+ *   waits for the window, or for a socket whose buffer is full, is accepted into the queue at once instead, and
+ *   beyond `maxQueued` messages or `maxQueuedBytes` new ones are dropped (mosquitto's semantics, QoS 0 included):
+ *   a subscriber that does not read, or is slow to acknowledge, never holds up its publishers or the other
+ *   subscribers. aedes' drain timeout still disconnects a client whose socket stays full that long.
  *
  * A persistent session's messages are in the store before they reach the window (aedes enqueues them first), so a
  * message waiting here is not lost when the connection drops: aedes resends the store on the next connect.
@@ -46,10 +55,11 @@ export class OutgoingWindow implements Flushable, LiveDeliverer {
   private readonly waiting = new Fifo<PacketLike>();
   /** Packet identifiers sent and not yet acknowledged. */
   private readonly inflight = new SmallMap<number, true>();
+  /** Payload bytes of `waiting`. */
+  private waitingBytes = 0;
   /** Senders of the messages the next flush writes. */
   private readonly unwritten = new Fifo<() => void>();
-  /** Senders held while the socket is full, until it drains. */
-  private readonly held = new Fifo<() => void>();
+  /** The socket's buffer is full: nothing more is written until it drains. */
   private stalled = false;
   queuedForFlush = false;
   /** Wrote at once since the last flush: what comes next waits for the flush, in one write. */
@@ -88,21 +98,24 @@ export class OutgoingWindow implements Flushable, LiveDeliverer {
       this.accepted(done);
       return;
     }
-    if (this.queueFull()) {
+    const full = this.queueFull(packet.payload.length);
+    if (full) {
       this.forget(original);
-      this.events.dropped(client.id);
+      this.events.dropped(client.id, full);
       this.accepted(done);
       return;
     }
     // Subscribed at QoS 0 only (a retained message replayed at its own QoS): no session state to keep.
     if (packet.qos === 0) this.forget(original);
     this.waiting.push(packet);
+    this.waitingBytes += packet.payload.length;
     // A live message's sender (aedes, and through it the publisher's read loop) waits until the message is written,
     // as with aedes' own delivery, unless the message has to wait for the window: then it is accepted into the
     // queue at once. Retained messages replayed on SUBSCRIBE (no broker id) are accepted at once, so a replay goes
     // out in batches rather than one message per loop turn, up to REPLAY_BATCH waiting messages.
     if (this.stalled) {
-      this.held.push(done);
+      // Written once the socket drains, or dropped with the connection: its sender does not wait for either.
+      this.accepted(done);
       return;
     }
     if (!original.brokerId && this.waiting.size < REPLAY_BATCH) this.accepted(done);
@@ -145,11 +158,21 @@ export class OutgoingWindow implements Flushable, LiveDeliverer {
     if (this.inflight.delete(messageId) && this.waiting.size > 0) this.schedule();
   }
 
-  /** Waiting beyond what the window will take: mosquitto's queue, limited by max_queued_messages. */
-  private queueFull(): boolean {
-    const { maxInflight, maxQueued } = this.limits;
-    if (maxQueued <= 0 || maxInflight <= 0) return false;
-    return this.waiting.size + this.inflight.size >= maxInflight + maxQueued;
+  /**
+   * Which bound a new message of `bytes` would break, if any. mosquitto's queue is what waits beyond the in-flight
+   * window (max_queued_messages) and its bytes (max_queued_bytes); here a message also waits while the socket is
+   * full, in the same queue.
+   */
+  private queueFull(bytes: number): QueueLimit | undefined {
+    const { maxInflight, maxQueued, maxQueuedBytes } = this.limits;
+    if (maxQueued > 0) {
+      const window = maxInflight > 0 ? maxInflight : 0;
+      const counted = maxInflight > 0 ? this.waiting.size + this.inflight.size : this.waiting.size;
+      if (counted >= window + maxQueued) return 'messages';
+    }
+    // One message is always let through, however large: a client must be able to receive what it may be sent.
+    if (maxQueuedBytes > 0 && this.waiting.size > 0 && this.waitingBytes + bytes > maxQueuedBytes) return 'bytes';
+    return undefined;
   }
 
   /** Everything waiting, the newest included, goes out with the next flush. */
@@ -167,8 +190,7 @@ export class OutgoingWindow implements Flushable, LiveDeliverer {
    * (queueMicrotask would cost an AsyncResource per call.)
    */
   private accepted(done: () => void): void {
-    if (this.stalled) this.held.push(done);
-    else process.nextTick(done);
+    process.nextTick(done);
   }
 
   private schedule(): void {
@@ -193,8 +215,8 @@ export class OutgoingWindow implements Flushable, LiveDeliverer {
   }
 
   /**
-   * Writes the waiting messages the window lets out, in one buffer. False when the socket is full: the senders are
-   * then held until it drains, or until aedes' drain timeout disconnects the client.
+   * Writes the waiting messages the window lets out, in one buffer. False when the socket is full: nothing more is
+   * written until it drains, or until aedes' drain timeout disconnects the client.
    */
   private write(): boolean {
     const client = this.client;
@@ -213,13 +235,16 @@ export class OutgoingWindow implements Flushable, LiveDeliverer {
     }
     if (count === 0) return true;
     const buffer = encodePublishes(waiting, count);
+    for (let i = 0; i < count; i++) this.waitingBytes -= waiting.at(i).payload.length;
     waiting.drop(count);
     if (writeNow(client.conn, buffer)) return true;
+    // The socket took it, over its high-water mark: what follows waits in the queue until it drains, its senders
+    // released now, so that this client's pace is nobody else's.
     this.stalled = true;
-    while (this.unwritten.size > 0) this.held.push(this.unwritten.shift()!);
-    client.waitForDrain(() => {
+    callQueued(this.unwritten);
+    client.waitForDrain((error) => {
+      if (error?.message === 'drain timeout') this.events.drainTimedOut?.(client.id);
       this.stalled = false;
-      callQueued(this.held);
       if (this.waiting.size > 0) this.schedule();
     });
     return false;
@@ -228,9 +253,9 @@ export class OutgoingWindow implements Flushable, LiveDeliverer {
   /** The connection is gone: nothing more is sent; a persistent session's messages stay in its store. */
   private dropAll(): void {
     this.waiting.clear();
+    this.waitingBytes = 0;
     this.inflight.clear();
     callQueued(this.unwritten);
-    callQueued(this.held);
   }
 
   private forget(original: PacketLike): void {

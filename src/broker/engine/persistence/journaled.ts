@@ -84,7 +84,8 @@ export class JournaledPersistence implements AedesPersistence {
   private readonly subscribersByTopic = new Map<string, Subscription[]>();
   /** Counts subscription changes: a lookup that saw an older count has a list that may be out of date. */
   private subscriptionChanges = 0;
-  private readonly incoming = new Map<string, Set<number>>();
+  /** Inbound QoS 2 messages awaiting PUBREL, by client: packet identifier → payload bytes. */
+  private readonly incoming = new Map<string, Map<number, number>>();
   /** Keys on disk (or in a batch being written), so deleting anything else needs no disk write. */
   private readonly written = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -283,6 +284,23 @@ export class JournaledPersistence implements AedesPersistence {
     for (const sub of subs) this.outgoing.enqueue(sub.clientId, packet);
   }
 
+  /** How many messages are queued for a client, and their payload bytes, now. */
+  outgoingQueued(clientId: string): { count: number; bytes: number } {
+    return this.outgoing.queued(clientId);
+  }
+
+  /** Identifiers of the inbound QoS 2 messages a client has not released (PUBREL), kept across its connections. */
+  incomingIds(clientId: string): number[] {
+    return [...(this.incoming.get(clientId)?.keys() ?? [])];
+  }
+
+  /** Payload bytes of those messages; `except`: one identifier not to count (a message stored again). */
+  incomingBytes(clientId: string, except?: number): number {
+    let total = 0;
+    for (const [id, bytes] of this.incoming.get(clientId) ?? []) if (id !== except) total += bytes;
+    return total;
+  }
+
   async outgoingUpdate(client: ClientRef, packet: StoredPacket): Promise<void> {
     if (!this.outgoingUpdateNow(client.id, packet)) throw new Error('no such packet');
   }
@@ -310,8 +328,8 @@ export class JournaledPersistence implements AedesPersistence {
   async incomingStorePacket(client: ClientRef, packet: StoredPacket): Promise<void> {
     await this.call('incomingStorePacket', client, packet);
     let ids = this.incoming.get(client.id);
-    if (!ids) this.incoming.set(client.id, (ids = new Set()));
-    ids.add(packet.messageId!);
+    if (!ids) this.incoming.set(client.id, (ids = new Map()));
+    ids.set(packet.messageId!, packet.payload?.length ?? 0);
     this.pending.set(incomingKey(client.id, packet.messageId!), { value: { ...packet } });
   }
 
@@ -321,7 +339,9 @@ export class JournaledPersistence implements AedesPersistence {
 
   async incomingDelPacket(client: ClientRef, packet: StoredPacket): Promise<void> {
     await this.call('incomingDelPacket', client, packet);
-    this.incoming.get(client.id)?.delete(packet.messageId!);
+    const ids = this.incoming.get(client.id);
+    ids?.delete(packet.messageId!);
+    if (ids?.size === 0) this.incoming.delete(client.id);
     this.forget(incomingKey(client.id, packet.messageId!));
   }
 
@@ -330,7 +350,7 @@ export class JournaledPersistence implements AedesPersistence {
     const ids = this.incoming.get(client.id);
     if (!ids) return;
     this.incoming.delete(client.id);
-    for (const id of ids) this.forget(incomingKey(client.id, id));
+    for (const id of ids.keys()) this.forget(incomingKey(client.id, id));
   }
 
   // --- wills
@@ -470,8 +490,8 @@ export class JournaledPersistence implements AedesPersistence {
           const clientId = decodeURIComponent(rest.slice(0, rest.lastIndexOf(':')));
           await this.call('incomingStorePacket', { id: clientId }, value);
           let ids = this.incoming.get(clientId);
-          if (!ids) this.incoming.set(clientId, (ids = new Set()));
-          ids.add(value.messageId!);
+          if (!ids) this.incoming.set(clientId, (ids = new Map()));
+          ids.set(value.messageId!, value.payload?.length ?? 0);
           break;
         }
         case WILL:

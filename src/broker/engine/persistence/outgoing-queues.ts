@@ -17,6 +17,8 @@ interface OutgoingEntry {
   packet: StoredPacket;
   /** On disk, or in a batch being written: removing it takes a delete. */
   onDisk: boolean;
+  /** Payload bytes counted in its queue's `bytes`. */
+  bytes: number;
   /** Changed since the last flush (and listed in `dirty`). */
   dirty: boolean;
   removed: boolean;
@@ -34,6 +36,8 @@ interface OutgoingQueue {
   idleFlushes: number;
   /** `o:<client id>:`, the disk keys' prefix. */
   keyPrefix: string;
+  /** Payload bytes of its entries (as enqueued). */
+  bytes: number;
   /** In queue order (insertion order). */
   entries: SmallMap<number, OutgoingEntry>;
   byBrokerKey: SmallMap<number | string, OutgoingEntry>;
@@ -84,9 +88,11 @@ export class OutgoingQueues {
       messageId: undefined,
       packet,
       onDisk: false,
+      bytes: payloadBytes(packet),
       dirty: true,
       removed: false,
     };
+    queue.bytes += entry.bytes;
     queue.entries.set(entry.sequence, entry);
     if (entry.brokerKey !== undefined) queue.byBrokerKey.set(entry.brokerKey, entry);
     this.dirty.push(entry);
@@ -132,6 +138,7 @@ export class OutgoingQueues {
     }
     if (!entry) return undefined;
     queue.entries.delete(entry.sequence);
+    queue.bytes -= entry.bytes;
     if (entry.messageId !== undefined && queue.byMessageId.get(entry.messageId) === entry) queue.byMessageId.delete(entry.messageId);
     if (entry.brokerKey !== undefined && queue.byBrokerKey.get(entry.brokerKey) === entry) queue.byBrokerKey.delete(entry.brokerKey);
     if (queue.entries.size === 0 && !queue.emptied) {
@@ -141,6 +148,12 @@ export class OutgoingQueues {
     entry.removed = true;
     if (entry.onDisk) this.deletes.push(diskKey(entry));
     return entry.packet;
+  }
+
+  /** How many messages a client's queue holds, and their payload bytes. */
+  queued(clientId: string): { count: number; bytes: number } {
+    const queue = this.queues.get(clientId);
+    return queue ? { count: queue.entries.size, bytes: queue.bytes } : { count: 0, bytes: 0 };
   }
 
   /** A snapshot of a client's queue, in order: the queue changes while aedes streams it. */
@@ -165,9 +178,11 @@ export class OutgoingQueues {
       messageId: packet.messageId,
       packet,
       onDisk: true,
+      bytes: payloadBytes(packet),
       dirty: false,
       removed: false,
     };
+    queue.bytes += entry.bytes;
     queue.entries.set(sequence, entry);
     if (entry.brokerKey !== undefined) queue.byBrokerKey.set(entry.brokerKey, entry);
     if (entry.messageId !== undefined) queue.byMessageId.set(entry.messageId, entry);
@@ -247,6 +262,7 @@ export class OutgoingQueues {
         emptied: false,
         idleFlushes: 0,
         keyPrefix: `${OUTGOING_PREFIX}${encodeURIComponent(clientId)}:`,
+        bytes: 0,
         entries: new SmallMap(),
         byBrokerKey: new SmallMap(),
         byMessageId: new SmallMap(),
@@ -260,6 +276,11 @@ export class OutgoingQueues {
     if (!packet.brokerId) return undefined;
     return packet.brokerId === this.brokerId ? packet.brokerCounter : `${packet.brokerId}:${packet.brokerCounter}`;
   }
+}
+
+function payloadBytes(packet: StoredPacket): number {
+  const payload = (packet as { payload?: { length: number } }).payload;
+  return payload ? payload.length : 0;
 }
 
 function diskKey(entry: OutgoingEntry): string {

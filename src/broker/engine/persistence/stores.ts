@@ -63,40 +63,78 @@ export async function createPersistence(dir: string | undefined, logger: Logger,
   });
 }
 
+/** The store's own counts, where it keeps them (JournaledPersistence). */
+interface CountingStore {
+  outgoingQueued?(clientId: string): { count: number; bytes: number };
+  incomingBytes?(clientId: string, except?: number): number;
+}
+
+/** Bounds on what is queued for one client; 0: none. */
+export interface QueueBounds {
+  messages: number;
+  bytes: number;
+}
+
 /**
- * Mosquitto's max_queued_messages for persistent sessions: once `limit` QoS 1/2 messages wait for a client that is
- * offline, new ones for it are dropped (and counted by `onDrop`). A connected client is never limited here: aedes
- * delivers to it whatever the store says, and refusing to store a message it is about to send would break the
- * session. The count starts again when the client reconnects (its queue is sent then), and from zero after a
- * restart.
+ * Mosquitto's max_queued_messages and max_queued_bytes for persistent sessions: once a client that is offline has
+ * that many QoS 1/2 messages (or payload bytes) queued, new ones for it are dropped (and counted by `onDrop`). The
+ * count is what the store holds for it, so it survives reconnects that acknowledge nothing (a count kept per
+ * connection would let each one add another `limit`). A connected client is not limited here: aedes delivers to it
+ * whatever the store says, and its delivery window applies the same bounds (delivery/outgoing-window.ts).
  */
 export function limitQueuedMessages(
   persistence: AedesPersistence,
-  limit: number,
+  bounds: QueueBounds,
   isConnected: (clientId: string) => boolean,
-  onDrop: (clientId: string) => void,
+  onDrop: (clientId: string, limit: 'messages' | 'bytes') => void,
 ): AedesPersistence {
-  if (limit <= 0) return persistence;
-  const queued = new Map<string, number>();
+  const counts = (persistence as CountingStore).outgoingQueued?.bind(persistence);
+  if ((bounds.messages <= 0 && bounds.bytes <= 0) || !counts) return persistence;
   const enqueue = persistence.outgoingEnqueueNow.bind(persistence);
-  const stream = persistence.outgoingStream.bind(persistence);
 
   persistence.outgoingEnqueueNow = (subs, packet) => {
+    const bytes = (packet as { payload?: { length: number } }).payload?.length ?? 0;
     const accepted = subs.filter((sub) => {
       if (isConnected(sub.clientId)) return true;
-      const count = queued.get(sub.clientId) ?? 0;
-      if (count >= limit) {
-        onDrop(sub.clientId);
+      const queued = counts(sub.clientId);
+      if (bounds.messages > 0 && queued.count >= bounds.messages) {
+        onDrop(sub.clientId, 'messages');
         return false;
       }
-      queued.set(sub.clientId, count + 1);
+      if (bounds.bytes > 0 && queued.count > 0 && queued.bytes + bytes > bounds.bytes) {
+        onDrop(sub.clientId, 'bytes');
+        return false;
+      }
       return true;
     });
     enqueue(accepted, packet);
   };
-  persistence.outgoingStream = (client) => {
-    queued.delete(client.id);
-    return stream(client);
+  return persistence;
+}
+
+/** A client's inbound QoS 2 messages not yet released (no PUBREL) would pass max_queued_bytes. */
+export class InboundQos2LimitError extends Error {
+  override readonly name = 'InboundQos2LimitError';
+}
+
+/**
+ * Bounds the payload bytes of a client's inbound QoS 2 messages awaiting PUBREL, across its connections (aedes bounds
+ * their number per connection only, `maxInflightInbound`): storing one more past `maxBytes` fails, and aedes then
+ * closes the connection with that error. A message stored again under the same identifier (a DUP) is not counted twice.
+ */
+export function limitIncoming(persistence: AedesPersistence, maxBytes: number): AedesPersistence {
+  const bytesOf = (persistence as CountingStore).incomingBytes?.bind(persistence);
+  if (maxBytes <= 0 || !bytesOf) return persistence;
+  const store = (persistence.incomingStorePacket as (client: { id: string }, packet: unknown) => Promise<void>).bind(persistence);
+  persistence.incomingStorePacket = (client: { id: string }, packet: { messageId?: number; payload?: { length: number } }) => {
+    const held = bytesOf(client.id, packet.messageId);
+    const bytes = packet.payload?.length ?? 0;
+    if (held > 0 && held + bytes > maxBytes) {
+      return Promise.reject(
+        new InboundQos2LimitError(`inbound QoS 2 messages awaiting PUBREL would exceed max_queued_bytes ${maxBytes} (${held} bytes held)`),
+      );
+    }
+    return store(client, packet);
   };
   return persistence;
 }

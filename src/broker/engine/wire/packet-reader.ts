@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import { filtersProblem, mqttStringProblem, ProtocolViolation } from './mqtt-strings.js';
+import type { PendingBudget, PendingHolder } from './pending-budget.js';
 import { INCOMPLETE, MALFORMED, readRemainingLength, type FrameBounds } from './remaining-length.js';
 
 /** The parts of an mqtt-packet Parser that aedes uses and that the reader needs. */
@@ -45,8 +46,18 @@ export interface PacketLimits {
   maxPayloadBytes: number;
   /** Largest remaining length of any other packet; 0: no limit but the protocol's. */
   maxPacketBytes: number;
-  /** Called once, with the remaining length announced, when a packet is over its limit; nothing more is read. */
-  oversized(announcedBytes: number): void;
+  /**
+   * Largest remaining length of the connection's first packet, whatever its type (it must be a CONNECT); 0: the
+   * limits above. Before CONNECT nobody is authenticated: a stranger's first packet is held to a small bound.
+   */
+  firstPacketBytes: number;
+  /**
+   * Called once, with the remaining length announced, when a packet is over its limit; nothing more is read.
+   * `first`: the bound broken was `firstPacketBytes`.
+   */
+  oversized(announcedBytes: number, first: boolean): void;
+  /** Called once when the budget of bytes buffered for incomplete packets closed this connection; nothing more is read. */
+  overBudget?(heldBytes: number): void;
 }
 
 export interface ReaderHooks extends PacketTaker, Partial<PacketLimits> {}
@@ -69,27 +80,43 @@ const PUBLISH_OVERHEAD = 2 + 65535 + 2;
  * CPU at full QoS 1 rate (bench/broker, --cpu-prof). Packets and errors are the ones mqtt-packet produces, emitted
  * on its parser, so aedes sees no difference.
  */
-export class PacketReader {
+export class PacketReader implements PendingHolder {
   /** Chunks of a packet not yet complete, joined only once it is (joining per chunk would copy a large packet n²). */
   private pending: Buffer[] = [];
   private pendingLength = 0;
   /** Total bytes the pending packet needs, once its fixed header has been read; 0 before. */
   private pendingNeeds = 0;
   private failed = false;
+  /** No packet read whole yet: the next fixed header is the connection's first (its CONNECT). */
+  private first = true;
   private readonly bounds: FrameBounds = { bodyStart: 0, bodyLength: 0 };
 
   constructor(
     private readonly parser: MqttPacketParser,
     private readonly taker?: ReaderHooks,
+    /** Shared by every connection: the ceiling on bytes buffered for incomplete packets. */
+    private readonly budget?: PendingBudget,
   ) {}
+
+  get pendingBytes(): number {
+    return this.pendingLength;
+  }
+
+  /** The budget is spent and this connection holds the most: let go of it and close the connection. */
+  evict(): void {
+    const held = this.pendingLength;
+    this.failed = true;
+    this.setPending([], 0, 0);
+    this.taker?.overBudget?.(held);
+  }
 
   /**
    * Takes over `parser.parse`, from the next call on which mqtt-packet holds no partial packet: installed on a new
    * connection, it frames every packet, CONNECT included, so the limits apply before anything is buffered. The
    * packets of an MQTT 5 connection (properties) are decoded by mqtt-packet, framed here all the same.
    */
-  static install(parser: MqttPacketParser, taker?: ReaderHooks): void {
-    const reader = new PacketReader(parser, taker);
+  static install(parser: MqttPacketParser, taker?: ReaderHooks, budget?: PendingBudget): PacketReader {
+    const reader = new PacketReader(parser, taker, budget);
     const original = parser.parse.bind(parser);
     let active = false;
     parser.parse = (buffer: Buffer): number => {
@@ -101,6 +128,13 @@ export class PacketReader {
       reader.read(buffer);
       return reader.pendingLength;
     };
+    return reader;
+  }
+
+  /** The connection is closed: nothing more is read, and what an incomplete packet held is given back. */
+  discard(): void {
+    this.failed = true;
+    this.setPending([], 0, 0);
   }
 
   private original: (buffer: Buffer) => number = () => 0;
@@ -118,13 +152,14 @@ export class PacketReader {
   private decodeAll(chunk: Buffer): void {
     let buffer = chunk;
     if (this.pendingLength > 0) {
-      this.pending.push(chunk);
-      this.pendingLength += chunk.length;
-      if (this.pendingLength < this.pendingNeeds) return;
-      buffer = Buffer.concat(this.pending, this.pendingLength);
-      this.pending = [];
-      this.pendingLength = 0;
-      this.pendingNeeds = 0;
+      const length = this.pendingLength + chunk.length;
+      if (length < this.pendingNeeds) {
+        this.pending.push(chunk);
+        this.setPending(this.pending, length, this.pendingNeeds);
+        return;
+      }
+      buffer = Buffer.concat([...this.pending, chunk], length);
+      this.setPending([], 0, 0);
     }
     let offset = 0;
     const bounds = this.bounds;
@@ -142,16 +177,24 @@ export class PacketReader {
         needs = end - offset;
         break;
       }
+      this.first = false;
       if (!this.decode(buffer[offset]!, buffer, offset, bounds.bodyStart, end)) return;
       offset = end;
     }
     if (offset < buffer.length) {
       // A partial packet: keep a copy, not a view that would pin the whole read buffer.
       const rest = Buffer.from(buffer.subarray(offset));
-      this.pending = [rest];
-      this.pendingLength = rest.length;
-      this.pendingNeeds = needs;
+      this.setPending([rest], rest.length, needs);
     }
+  }
+
+  /** Every change of the incomplete packet's bytes goes through here, so the shared budget always knows them. */
+  private setPending(chunks: Buffer[], length: number, needs: number): void {
+    const before = this.pendingLength;
+    this.pending = chunks;
+    this.pendingLength = length;
+    this.pendingNeeds = needs;
+    if (before !== length) this.budget?.changed(this, before, length);
   }
 
   /**
@@ -163,8 +206,12 @@ export class PacketReader {
     const hooks = this.taker;
     if (!hooks?.oversized) return false;
     const announced = bounds.bodyLength;
+    const firstLimit = this.first ? (hooks.firstPacketBytes ?? 0) : 0;
+    const overFirst = firstLimit > 0 && announced > firstLimit;
     let over: boolean;
-    if (buffer[frame]! >> 4 === PUBLISH) {
+    if (overFirst) {
+      over = true;
+    } else if (buffer[frame]! >> 4 === PUBLISH) {
       const limit = hooks.maxPayloadBytes ?? 0;
       if (limit <= 0) return false;
       if (bounds.bodyStart + 2 <= buffer.length) {
@@ -179,9 +226,8 @@ export class PacketReader {
     }
     if (!over) return false;
     this.failed = true;
-    this.pending = [];
-    this.pendingLength = 0;
-    hooks.oversized(announced);
+    this.setPending([], 0, 0);
+    hooks.oversized(announced, overFirst);
     return true;
   }
 
@@ -248,8 +294,7 @@ export class PacketReader {
 
   private fail(message: string): false {
     this.failed = true;
-    this.pending = [];
-    this.pendingLength = 0;
+    this.setPending([], 0, 0);
     this.parser.emit('error', new Error(message));
     return false;
   }

@@ -97,7 +97,7 @@ class SuiteBroker {
         limits: {
           messageSizeLimit: 0,
           maxKeepalive: 65535,
-          maxQueuedMessages: 0,
+          maxQueuedMessages: 0, maxQueuedBytes: 0, maxIncompleteBytes: 0,
           maxInflightMessages: 0,
           drainTimeoutMs: this.options.drainTimeout ?? 60_000,
         },

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PacketLike } from '../../../../src/broker/engine/aedes-internals.js';
 import { FlushScheduler } from '../../../../src/broker/engine/delivery/flush-scheduler.js';
 import { SessionWrites } from '../../../../src/broker/engine/delivery/session-writes.js';
-import { OutgoingWindow } from '../../../../src/broker/engine/delivery/outgoing-window.js';
+import { OutgoingWindow, type QueueLimit, type WindowLimits } from '../../../../src/broker/engine/delivery/outgoing-window.js';
 import type { BrokerLimits } from '../../../../src/broker/options.js';
 import { collect, connectClient, settle, startTestBroker, type TestBroker } from '../../../helpers/broker.js';
 import { decodePublish, PACKET, RawMqttClient } from '../../../helpers/raw-mqtt.js';
@@ -229,7 +229,7 @@ describe('QoS of a delivery', () => {
 });
 
 /** The parts of an aedes client a window uses, with a socket that records its writes. */
-function fakeClient(options: { socketFull?: boolean } = {}) {
+function fakeClient(options: { socketFull?: boolean; limits?: WindowLimits; dropped?: (clientId: string, limit: QueueLimit) => void } = {}) {
   const writes: string[] = [];
   const errors: Error[] = [];
   const drains: ((error: Error | null) => void)[] = [];
@@ -260,7 +260,13 @@ function fakeClient(options: { socketFull?: boolean } = {}) {
     },
   };
   const sessions = new SessionWrites({ outgoingUpdateNow: () => true, outgoingClearNow: () => undefined });
-  const window = new OutgoingWindow(client as unknown as Client, { maxInflight: 0, maxQueued: 0 }, { dropped() {} }, new FlushScheduler(), sessions);
+  const window = new OutgoingWindow(
+    client as unknown as Client,
+    options.limits ?? { maxInflight: 0, maxQueued: 0, maxQueuedBytes: 0 },
+    { dropped: options.dropped ?? (() => {}) },
+    new FlushScheduler(),
+    sessions,
+  );
   return { window, writes, drains, errors, client };
 }
 
@@ -297,23 +303,38 @@ describe('OutgoingWindow writes', () => {
     expect(writes[2]).toContain('<d>');
   });
 
-  it('holds the senders until the socket drains when the first write fills it', async () => {
+  it('releases its senders when a write fills the socket, and keeps what follows queued until it drains', async () => {
     const { window, writes, drains } = fakeClient({ socketFull: true });
     const done = vi.fn();
     window.deliver(live('<a>'), done);
     window.deliver(live('<b>'), done);
     expect(writes).toHaveLength(1);
     await nextTurn();
-    // Nothing more is written to a full socket, and nobody goes on.
+    // Nothing more is written to a full socket, but nobody waits for it: this client's pace is its own.
     expect(writes).toHaveLength(1);
-    expect(done).not.toHaveBeenCalled();
+    expect(done).toHaveBeenCalledTimes(2);
     expect(drains).toHaveLength(1);
 
     drains[0]!(null);
-    expect(done).toHaveBeenCalledTimes(2);
     await nextTurn();
     expect(writes).toHaveLength(2);
     expect(writes[1]).toContain('<b>');
+  });
+
+  it('drops, and counts by which bound, what comes for a full socket past max_queued_messages or max_queued_bytes', async () => {
+    const dropped: string[] = [];
+    const byBytes = fakeClient({ socketFull: true, limits: { maxInflight: 0, maxQueued: 3, maxQueuedBytes: 8 }, dropped: (_id, limit) => dropped.push(limit) });
+    const done = vi.fn();
+    byBytes.window.deliver(live('<a>'), done);
+    // The socket is full now: these wait (3 bytes each), then max_queued_bytes (8) bites at the third.
+    for (const payload of ['<b>', '<c>', '<d>']) byBytes.window.deliver(live(payload), done);
+    expect(dropped).toEqual(['bytes']);
+    await nextTurn();
+    expect(done).toHaveBeenCalledTimes(4);
+
+    const byCount = fakeClient({ socketFull: true, limits: { maxInflight: 0, maxQueued: 2, maxQueuedBytes: 0 }, dropped: (_id, limit) => dropped.push(limit) });
+    for (const payload of ['<a>', '<b>', '<c>', '<d>', '<e>']) byCount.window.deliver(live(payload), done);
+    expect(dropped).toEqual(['bytes', 'messages', 'messages']);
   });
 
   it('of a routed message: not $ topics for a filter starting with a wildcard, and the retain flag cleared', async () => {

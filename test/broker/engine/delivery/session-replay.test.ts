@@ -20,7 +20,7 @@ afterEach(async () => {
 async function startEngine(): Promise<{ engine: DeliveryEngine; port: number }> {
   const engine = await DeliveryEngine.open({
     id: 'replay-test',
-    limits: { messageSizeLimit: 0, maxKeepalive: 65535, maxQueuedMessages: 0, maxInflightMessages: 0, drainTimeoutMs: 5000 },
+    limits: { messageSizeLimit: 0, maxKeepalive: 65535, maxQueuedMessages: 0, maxQueuedBytes: 0, maxIncompleteBytes: 0, maxInflightMessages: 0, drainTimeoutMs: 5000 },
     policy: allowAll,
     logger: silentLogger(),
   });

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it, vi } from 'vitest';
 import { PacketReader, type MqttPacketParser } from '../../../../src/broker/engine/wire/packet-reader.js';
+import { PendingBudget } from '../../../../src/broker/engine/wire/pending-budget.js';
 
 const mqttPacket = createRequire(import.meta.url)('mqtt-packet') as {
   parser(options?: object): MqttPacketParser;
@@ -171,7 +172,7 @@ describe('PacketReader limits', () => {
     const whole = publishOf(1025, 'a/b', 0);
     // Only the first 6 bytes arrive: fixed header and topic length; the rest would never be buffered.
     const { packets } = run(parser, [whole.subarray(0, 6), whole.subarray(6)]);
-    expect(oversized).toHaveBeenCalledExactlyOnceWith(whole.length - 3);
+    expect(oversized).toHaveBeenCalledExactlyOnceWith(whole.length - 3, false);
     expect(packets).toEqual([]);
   });
 
@@ -179,7 +180,7 @@ describe('PacketReader limits', () => {
     const { parser, oversized } = limited(1024);
     const header = Buffer.from([0x32, 0x80, 0x84, 0xaf, 0x5f, 0x00, 0x03, 0x61, 0x2f, 0x62]);
     run(parser, [header]);
-    expect(oversized).toHaveBeenCalledExactlyOnceWith(200_000_000);
+    expect(oversized).toHaveBeenCalledExactlyOnceWith(200_000_000, false);
   });
 
   it('refuses any other packet over maxPacketBytes', () => {
@@ -188,5 +189,82 @@ describe('PacketReader limits', () => {
     const { packets } = run(parser, [subscribe]);
     expect(oversized).toHaveBeenCalledOnce();
     expect(packets).toEqual([]);
+  });
+});
+
+describe('PacketReader before CONNECT', () => {
+  const connectOf = (willBytes: number) =>
+    mqttPacket.generate({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clientId: 'c',
+      clean: true,
+      keepalive: 60,
+      will: { topic: 'w', payload: Buffer.alloc(willBytes, 0x61), qos: 0, retain: false },
+    });
+
+  function fresh(firstPacketBytes: number) {
+    const parser = mqttPacket.parser();
+    const oversized = vi.fn();
+    PacketReader.install(parser, { take: () => false, chunkDone: () => {}, maxPayloadBytes: 1 << 20, maxPacketBytes: 1 << 20, firstPacketBytes, oversized });
+    return { parser, oversized };
+  }
+
+  it('holds the first packet to firstPacketBytes, from its fixed header', () => {
+    const { parser, oversized } = fresh(1024);
+    const connect = connectOf(2000);
+    const { packets } = run(parser, [connect.subarray(0, 4)]);
+    expect(oversized).toHaveBeenCalledExactlyOnceWith(connect.length - 3, true);
+    expect(packets).toEqual([]);
+  });
+
+  it('takes a first packet within it, and holds the next ones only to the ordinary limits', () => {
+    const { parser, oversized } = fresh(1024);
+    const publish = mqttPacket.generate({ cmd: 'publish', topic: 't', payload: Buffer.alloc(5000), qos: 0, retain: false, dup: false });
+    const { packets } = run(parser, [connectOf(900), publish]);
+    expect(oversized).not.toHaveBeenCalled();
+    expect(packets.map((p) => (p as { cmd: string }).cmd)).toEqual(['connect', 'publish']);
+  });
+});
+
+describe('PendingBudget', () => {
+  function reader(budget: PendingBudget) {
+    const parser = connectedParser();
+    const overBudget = vi.fn();
+    const installed = PacketReader.install(parser, { take: () => false, chunkDone: () => {}, maxPayloadBytes: 0, maxPacketBytes: 0, firstPacketBytes: 0, oversized: vi.fn(), overBudget }, budget);
+    parser.on('error', () => undefined);
+    return { parser, overBudget, installed };
+  }
+  const partial = (bytes: number) => {
+    const whole = mqttPacket.generate({ cmd: 'publish', topic: 't', payload: Buffer.alloc(100_000), qos: 0, retain: false, dup: false });
+    return whole.subarray(0, bytes);
+  };
+
+  it('counts what every connection holds of an incomplete packet and closes the one holding most past the limit', () => {
+    const budget = new PendingBudget(10_000);
+    const a = reader(budget);
+    const b = reader(budget);
+    a.parser.parse(partial(4_000));
+    b.parser.parse(partial(3_000));
+    expect(budget.bytes).toBe(7_000);
+    b.parser.parse(Buffer.alloc(4_000));
+    // 11,000 held: b, now holding 7,000, goes.
+    expect(b.overBudget).toHaveBeenCalledExactlyOnceWith(7_000);
+    expect(a.overBudget).not.toHaveBeenCalled();
+    expect(budget.bytes).toBe(4_000);
+  });
+
+  it('gives back what a closed connection held, and what a completed packet held', () => {
+    const budget = new PendingBudget(0);
+    const a = reader(budget);
+    const whole = mqttPacket.generate({ cmd: 'publish', topic: 't', payload: Buffer.alloc(5_000), qos: 0, retain: false, dup: false });
+    a.parser.parse(whole.subarray(0, 2_000));
+    expect(budget.bytes).toBe(2_000);
+    a.parser.parse(whole.subarray(2_000));
+    expect(budget.bytes).toBe(0);
+    a.parser.parse(whole.subarray(0, 3_000));
+    a.installed.discard();
+    expect(budget.bytes).toBe(0);
   });
 });
