@@ -31,3 +31,9 @@ export function gatewayNodeArgs(root: string): string[] {
   const extra = process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
   return [...extra, ...entry];
 }
+
+/** The environment our CLI's first line sets (glibc's malloc settings), for the benches that spawn it with node. */
+export function gatewayNodeEnv(root: string): Record<string, string> {
+  const compiled = path.join(root, 'dist/src/cli/main.js');
+  return shebangNodeEnv(existsSync(compiled) ? compiled : path.join(root, 'src/cli/main.ts'));
+}

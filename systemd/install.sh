@@ -154,8 +154,13 @@ own "$SERVICE_USER:$SERVICE_USER" "$STATE"
 # `pi-edge-gateway passwd|certs|check|import-mosquitto …` for the operator, with the node and flags the service uses.
 say "command: $BIN"
 mkdir -p "$(dirname "$BIN")"
-printf '#!/bin/sh\n# Installed by %s/install.sh: the CLI of %s, with the node flags of the service.\nexec %s --max-semi-space-size=4 --no-memory-reducer /opt/%s/dist/src/cli/main.js "$@"\n' \
-  "$NAME" "/opt/$NAME" "$NODE" "$NAME" > "$BIN.tmp"
+# The CLI's first line is `#!/usr/bin/env -S [NAME=VALUE...] node FLAGS`: the same environment and flags, this node.
+SHEBANG=$(head -n 1 "$SOURCE/dist/src/cli/main.js")
+RUN=${SHEBANG#'#!/usr/bin/env -S '}
+RUN_ENV=${RUN%%node *}
+RUN_FLAGS=${RUN#*node }
+printf '#!/bin/sh\n# Installed by %s/install.sh: the CLI of %s, with the environment and node flags of the service.\nexec env %s%s %s /opt/%s/dist/src/cli/main.js "$@"\n' \
+  "$NAME" "/opt/$NAME" "$RUN_ENV" "$NODE" "$RUN_FLAGS" "$NAME" > "$BIN.tmp"
 chmod 0755 "$BIN.tmp"
 mv "$BIN.tmp" "$BIN"
 

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuSeconds, freePort, MOSQUITTO, rssKiB } from '../broker/brokers.js';
-import { gatewayNodeArgs } from '../node-flags.js';
+import { gatewayNodeArgs, gatewayNodeEnv } from '../node-flags.js';
 import { startMosquitto, type MosquittoBroker } from '../../test/helpers/mosquitto-broker.js';
 
 export type Side = 'ours' | 'mosquitto';
@@ -148,7 +148,7 @@ export async function startGateway(side: Side, options: GatewayOptions): Promise
   }
   const logFile = path.join(dir, 'output.log');
   const fd = openSync(logFile, 'a');
-  const child = spawn(file, args, { cwd: side === 'mosquitto' ? dir : ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '' } });
+  const child = spawn(file, args, { cwd: side === 'mosquitto' ? dir : ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '', ...(side === 'ours' ? gatewayNodeEnv(ROOT) : {}) } });
   closeSync(fd);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const kill = async (signal: NodeJS.Signals) => {

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../test/helpers/free-port.js';
-import { gatewayNodeArgs, shebangNodeFlags } from '../node-flags.js';
+import { gatewayNodeArgs, gatewayNodeEnv, shebangNodeFlags } from '../node-flags.js';
 
 /** ours, Debian's mosquitto, or the floor of a Node broker (node-floor.ts: forwards frames, nothing more). */
 export type BrokerKind = 'ours' | 'mosquitto' | 'floor';
@@ -104,7 +104,7 @@ export async function startBroker(kind: BrokerKind, options: StartOptions = {}):
   const child = spawn(file, args, {
     cwd: kind === 'mosquitto' ? dir : ROOT,
     stdio: ['ignore', log, log],
-    env: { ...process.env, ...options.env },
+    env: { ...process.env, ...(kind === 'ours' ? gatewayNodeEnv(ROOT) : {}), ...options.env },
   });
   closeSync(log);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

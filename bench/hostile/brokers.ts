@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { shebangNodeEnv, shebangNodeFlags } from '../node-flags.js';
+import { gatewayNodeArgs, gatewayNodeEnv } from '../node-flags.js';
 
 export type HostileBrokerKind = 'ours' | 'mosquitto';
 
@@ -89,12 +89,9 @@ export async function startHostileBroker(kind: HostileBrokerKind, limits: Hostil
         '',
       ].join('\n'),
     );
-    const compiled = path.join(ROOT, 'dist/src/cli/main.js');
-    const source = path.join(ROOT, 'src/cli/main.ts');
-    const entry = existsSync(compiled) ? [...shebangNodeFlags(compiled), compiled] : [...shebangNodeFlags(source), '--import', 'tsx', source];
-    env = shebangNodeEnv(existsSync(compiled) ? compiled : source);
+    env = gatewayNodeEnv(ROOT);
     file = process.execPath;
-    args = [...entry, 'broker', '--config', config];
+    args = [...gatewayNodeArgs(ROOT), 'broker', '--config', config];
   }
   let output = '';
   const child = spawn(file, args, { cwd: kind === 'ours' ? ROOT : dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '', ...env } });

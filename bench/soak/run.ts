@@ -9,7 +9,7 @@
  * least-squares slope of RSS over the second half of the run is under --max-slope MiB/min (default 1).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
-import { shebangNodeFlags } from '../node-flags.js';
+import { gatewayNodeArgs, gatewayNodeEnv } from '../node-flags.js';
 import { freePort } from '../../test/helpers/free-port.js';
 import { memoryLimit, type MemoryLimit } from './memory-cgroup.js';
 
@@ -59,10 +59,7 @@ const configFile = path.join(dir, 'demo.yaml');
 await writeFile(configFile, config);
 
 // As the other benches start ours: compiled when built, else through tsx; with the CLI's own node flags.
-const compiled = path.join(ROOT, 'dist/src/cli/main.js');
-const source = path.join(ROOT, 'src/cli/main.ts');
-const entry = existsSync(compiled) ? [...shebangNodeFlags(compiled), compiled] : [...shebangNodeFlags(source), '--import', 'tsx', source];
-let command = { file: process.execPath, args: [...entry, 'run', '--config', configFile] };
+let command = { file: process.execPath, args: [...gatewayNodeArgs(ROOT), 'run', '--config', configFile] };
 let limit: MemoryLimit | undefined;
 if (values['memory-max']) {
   limit = memoryLimit(parseBytes(values['memory-max']), 'pi-edge-soak');
@@ -70,7 +67,7 @@ if (values['memory-max']) {
 }
 const logFile = path.join(dir, 'gateway.log');
 const fd = openSync(logFile, 'a');
-const gateway = spawn(command.file, command.args, { cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '' } });
+const gateway = spawn(command.file, command.args, { cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '', ...gatewayNodeEnv(ROOT) } });
 closeSync(fd);
 let exit: string | undefined;
 gateway.once('exit', (code, signal) => (exit = signal ?? `exit code ${code}`));

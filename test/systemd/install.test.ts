@@ -59,11 +59,13 @@ describe('systemd/install.sh --prefix', () => {
     expect((await stat(path.join(opt, 'dist', 'src', 'cli', 'main.js'))).isFile()).toBe(true);
     expect(await mode(opt)).toBe('755');
     const unit = await readFile(path.join(prefix, 'etc', 'systemd', 'system', 'pi-edge-gateway.service'), 'utf8');
-    expect(unit).toContain(`ExecStart=${process.execPath} --max-semi-space-size=4 --no-memory-reducer /opt/pi-edge-gateway/dist/src/cli/main.js run`);
+    expect(unit).toContain(`ExecStart=${process.execPath} --max-semi-space-size=4 --no-memory-reducer --expose-gc /opt/pi-edge-gateway/dist/src/cli/main.js run`);
     expect(await mode(path.join(prefix, 'etc', 'systemd', 'system', 'pi-edge-gateway.service'))).toBe('644');
     const command = path.join(prefix, 'usr', 'local', 'bin', 'pi-edge-gateway');
     expect(await mode(command)).toBe('755');
-    expect(await readFile(command, 'utf8')).toContain(`exec ${process.execPath} --max-semi-space-size=4 --no-memory-reducer /opt/pi-edge-gateway/dist/src/cli/main.js "$@"`);
+    expect(await readFile(command, 'utf8')).toContain(
+      `exec env MALLOC_MMAP_THRESHOLD_=131072 ${process.execPath} --max-semi-space-size=4 --no-memory-reducer --expose-gc /opt/pi-edge-gateway/dist/src/cli/main.js "$@"`,
+    );
     const config = path.join(prefix, 'etc', 'pi-edge-gateway', 'config.yaml');
     expect(await mode(config)).toBe('640');
     expect(await mode(path.dirname(config))).toBe('750');

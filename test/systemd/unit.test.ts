@@ -52,8 +52,9 @@ describe('what the unit says', () => {
   it('runs node with the flags of the CLI\'s shebang line, on the built CLI, and keeps the contract with the CLI', async () => {
     const text = await readFile(unitFile, 'utf8');
     const shebang = (await readFile(path.join(repoRoot, 'src', 'cli', 'main.ts'), 'utf8')).split('\n')[0]!;
-    const flags = shebang.replace(/^#!\/usr\/bin\/env -S node\s*/, '');
+    const [, assignments = '', flags = ''] = /^#!\/usr\/bin\/env -S((?:\s+[A-Z_]+=\S*)*)\s+node\s*(.*)$/.exec(shebang) ?? [];
     expect(text).toMatch(new RegExp(`^ExecStart=/usr/bin/node ${flags} /opt/pi-edge-gateway/dist/src/cli/main\\.js run --config /etc/pi-edge-gateway/config\\.yaml$`, 'm'));
+    for (const assignment of assignments.trim().split(/\s+/).filter(Boolean)) expect(text.split('\n')).toContain(`Environment=${assignment}`);
     for (const line of ['Type=notify', 'NotifyAccess=main', 'ExecReload=/bin/kill -HUP $MAINPID', 'Restart=on-failure', 'RestartPreventExitStatus=78', 'User=pi-edge-gateway', 'SupplementaryGroups=gpio i2c', 'StateDirectory=pi-edge-gateway', 'ConfigurationDirectory=pi-edge-gateway', 'ProtectSystem=strict', 'ProtectHome=yes', 'PrivateTmp=yes', 'NoNewPrivileges=yes', 'DeviceAllow=char-gpiochip rw', 'DeviceAllow=char-i2c rw']) {
       expect(text.split('\n'), line).toContain(line);
     }
