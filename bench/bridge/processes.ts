@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { cpuSeconds, freePort, MOSQUITTO, rssKiB } from '../broker/brokers.js';
 import { gatewayNodeArgs, gatewayNodeEnv } from '../node-flags.js';
 import { startMosquitto, type MosquittoBroker } from '../../test/helpers/mosquitto-broker.js';
+import { stopChild } from '../../test/helpers/child-stop.js';
 
 export type Side = 'ours' | 'mosquitto';
 export type Durability = 'fsync' | 'write';
@@ -151,14 +152,7 @@ export async function startGateway(side: Side, options: GatewayOptions): Promise
   const child = spawn(file, args, { cwd: side === 'mosquitto' ? dir : ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_OPTIONS: '', ...(side === 'ours' ? gatewayNodeEnv(ROOT) : {}) } });
   closeSync(fd);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const kill = async (signal: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
-  };
+  const kill = (signal: NodeJS.Signals) => stopChild(child, exited, signal);
   const removeProcess = register(() => kill('SIGKILL'));
   const log = async () => (await readFile(logFile, 'utf8').catch(() => '')).slice(-3000);
   try {

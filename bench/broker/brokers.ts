@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../test/helpers/free-port.js';
 import { gatewayNodeArgs, gatewayNodeEnv, shebangNodeFlags } from '../node-flags.js';
+import { stopChild } from '../../test/helpers/child-stop.js';
 
 /** ours, Debian's mosquitto, or the floor of a Node broker (node-floor.ts: forwards frames, nothing more). */
 export type BrokerKind = 'ours' | 'mosquitto' | 'floor';
@@ -124,12 +125,7 @@ export async function startBroker(kind: BrokerKind, options: StartOptions = {}):
     cpuSeconds: () => cpuSeconds(pid),
     rssKiB: () => rssKiB(pid),
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await stopChild(child, exited);
       const keep = process.env.BENCH_KEEP_LOGS;
       if (keep) {
         await mkdir(keep, { recursive: true });

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { WebSocket } from 'ws';
+import { takeFrames } from '../../test/helpers/raw-mqtt.js';
 
 /**
  * The attacks of issue 16 as an outsider makes them, with raw sockets on loopback: each against any MQTT 3.1.1 broker
@@ -123,23 +124,10 @@ export class WireClient {
   }
 
   private parse(): void {
-    for (;;) {
-      let length = 0;
-      let multiplier = 1;
-      let offset = 1;
-      let byte: number;
-      do {
-        if (offset >= this.buffer.length) return;
-        byte = this.buffer[offset++]!;
-        length += (byte & 0x7f) * multiplier;
-        multiplier *= 128;
-      } while (byte & 0x80);
-      if (this.buffer.length < offset + length) return;
-      const first = this.buffer[0]!;
-      this.packets.push({ type: first >> 4, flags: first & 0x0f, body: this.buffer.subarray(offset, offset + length) });
-      this.buffer = this.buffer.subarray(offset + length);
+    this.buffer = takeFrames(this.buffer, (packet) => {
+      this.packets.push(packet);
       this.wake?.();
-    }
+    });
   }
 }
 

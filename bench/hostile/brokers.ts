@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gatewayNodeArgs, gatewayNodeEnv } from '../node-flags.js';
+import { stopChild } from '../../test/helpers/child-stop.js';
 
 export type HostileBrokerKind = 'ours' | 'mosquitto';
 
@@ -121,12 +122,7 @@ export async function startHostileBroker(kind: HostileBrokerKind, limits: Hostil
     rss: () => rssOf(pid),
     output: () => output,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await stopChild(child, exited);
       await rm(dir, { recursive: true, force: true });
     },
   };

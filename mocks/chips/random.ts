@@ -8,11 +8,16 @@ export class Random {
 
   /** Uniform in [0, 1). */
   next(): number {
+    return this.nextUint32() / 4294967296;
+  }
+
+  /** A uint32: the generator's own step. */
+  nextUint32(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0;
     let t = this.state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return (t ^ (t >>> 14)) >>> 0;
   }
 
   /** Standard normal (Box-Muller). */

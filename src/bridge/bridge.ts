@@ -6,7 +6,7 @@ import type { Logger } from '../util/logger.js';
 import { Backoff } from './backoff.js';
 import { CloudLink, type LinkSession, type LinkTls } from './cloud-link.js';
 import type { BridgeSection } from './config.js';
-import type { QueuedMessage, QueueEntry } from './queue/types.js';
+import type { QueuedMessage, QueueEntry, QueueStats } from './queue/types.js';
 import { ReopeningQueue } from './reopening-queue.js';
 import { TopicMap } from './topic-mapping.js';
 
@@ -23,19 +23,9 @@ export interface BridgeQueue {
   close(): Promise<void>;
 }
 
-/** The queue's figures the bridge reads (queue/types.ts QueueStats has them all). */
-export interface BridgeQueueStats {
-  depth: number;
-  bytes: number;
-  oldestAgeMs: number | undefined;
-  appended: number;
-  acknowledged: number;
-  dropped: number;
-  /** Why the queue cannot write, while it cannot. */
-  writeFailure?: string;
-  /** How long the write under way has taken so far. */
-  writeInProgressMs?: number;
-}
+/** The queue's figures the bridge reads: those of QueueStats (queue/types.ts), the failure ones optional. */
+export type BridgeQueueStats = Pick<QueueStats, 'depth' | 'bytes' | 'oldestAgeMs' | 'appended' | 'acknowledged' | 'dropped'> &
+  Partial<Pick<QueueStats, 'writeFailure' | 'writeInProgressMs'>>;
 
 export interface BridgeDependencies {
   /** The bus handle of this bridge: what it publishes locally carries its origin, `bridge:<connection>`. */

@@ -13,7 +13,7 @@ export interface RawPacket {
  * half-way, or sending what a well-behaved client never sends.
  */
 export class RawMqttClient {
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
   private readonly packets: RawPacket[] = [];
   private waiting: (() => void) | undefined;
 
@@ -94,28 +94,35 @@ export class RawMqttClient {
   }
 
   private parse(): void {
-    for (;;) {
-      if (this.buffer.length < 2) return;
-      let length = 0;
-      let multiplier = 1;
-      let offset = 1;
-      let byte: number;
-      do {
-        if (offset >= this.buffer.length) return;
-        byte = this.buffer[offset++]!;
-        length += (byte & 0x7f) * multiplier;
-        multiplier *= 128;
-      } while (byte & 0x80);
-      if (this.buffer.length < offset + length) return;
-      const first = this.buffer[0]!;
-      this.packets.push({ type: first >> 4, flags: first & 0x0f, body: this.buffer.subarray(offset, offset + length) });
-      this.buffer = this.buffer.subarray(offset + length);
+    this.buffer = takeFrames(this.buffer, (packet) => {
+      this.packets.push(packet);
       this.waiting?.();
-    }
+    });
   }
 }
 
 export const PACKET = { CONNACK: 2, PUBLISH: 3, PUBACK: 4, PUBREC: 5, PUBREL: 6, PUBCOMP: 7, SUBACK: 9 } as const;
+
+/** Hands each whole packet at the front of `buffer` to `onPacket`; returns what is left (a packet not yet complete). */
+export function takeFrames(buffer: Buffer, onPacket: (packet: RawPacket) => void): Buffer {
+  for (;;) {
+    if (buffer.length < 2) return buffer;
+    let length = 0;
+    let multiplier = 1;
+    let offset = 1;
+    let byte: number;
+    do {
+      if (offset >= buffer.length) return buffer;
+      byte = buffer[offset++]!;
+      length += (byte & 0x7f) * multiplier;
+      multiplier *= 128;
+    } while (byte & 0x80);
+    if (buffer.length < offset + length) return buffer;
+    const first = buffer[0]!;
+    onPacket({ type: first >> 4, flags: first & 0x0f, body: buffer.subarray(offset, offset + length) });
+    buffer = buffer.subarray(offset + length);
+  }
+}
 
 export function u16(value: number): Buffer {
   return Buffer.from([value >> 8, value & 0xff]);

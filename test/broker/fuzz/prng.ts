@@ -1,21 +1,19 @@
+import { Random } from '../../../mocks/chips/random.js';
+
 /**
- * A small seeded PRNG (mulberry32): the same seed gives the same fuzz inputs on every machine, so a failure printed
+ * The simulation's seeded PRNG (mulberry32, mocks/chips/random.ts) with the draws a fuzzer needs: the same seed gives the same fuzz inputs on every machine, so a failure printed
  * with its seed and case number can be replayed. Not for anything secret.
  */
 export class Prng {
-  private state: number;
+  private readonly random: Random;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.random = new Random(seed);
   }
 
   /** A uint32. */
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
+    return this.random.nextUint32();
   }
 
   /** An integer in [min, max]. */

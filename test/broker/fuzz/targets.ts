@@ -7,6 +7,7 @@ import path from 'node:path';
 import { freePort } from '../../helpers/free-port.js';
 import { MOSQUITTO } from '../../helpers/mosquitto-broker.js';
 import type { FuzzTarget } from './run-fuzz.js';
+import { stopChild } from '../../helpers/child-stop.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 
@@ -75,12 +76,7 @@ async function launch(name: string, file: string, args: string[], dir: string, t
   const alive = () => child.exitCode === null && child.signalCode === null;
   const log = async () => (existsSync(logFile) ? (await readFile(logFile, 'utf8')).slice(-4000) : '');
   const stop = async () => {
-    if (alive()) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopChild(child, exited);
     await rm(dir, { recursive: true, force: true });
   };
   try {
