@@ -528,6 +528,7 @@ export class DeliveryEngine {
  */
 class ConnectionReader implements ReaderHooks {
   flow: PacketTaker | undefined = undefined;
+  readonly connectFirst = true;
   /** What the packets read behind the CONNECT, before its CONNACK, cost (see CONNECT_BACKLOG_BYTES). */
   private backlogBytes = 0;
 

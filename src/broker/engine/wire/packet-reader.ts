@@ -51,6 +51,8 @@ export interface PacketLimits {
    * limits above. Before CONNECT nobody is authenticated: a stranger's first packet is held to a small bound.
    */
   firstPacketBytes: number;
+  /** The connection's first packet must be a CONNECT (MQTT-3.1.0-1): anything else is a violation at its first byte. */
+  connectFirst?: boolean;
   /**
    * Called once, with the remaining length announced, when a packet is over its limit; nothing more is read.
    * `first`: the bound broken was `firstPacketBytes`.
@@ -178,7 +180,7 @@ export class PacketReader implements PendingHolder {
     while (offset < buffer.length) {
       // MQTT-3.1.0-1: the first packet must be CONNECT. Its first byte says so: closed at once, as mosquitto does,
       // instead of held open until aedes' connectTimeout.
-      if (this.first && buffer[offset]! >> 4 !== CONNECT) {
+      if (this.first && buffer[offset]! >> 4 !== CONNECT && this.taker?.connectFirst) {
         this.violation(`first packet is not CONNECT (type ${buffer[offset]! >> 4}, MQTT-3.1.0-1)`);
         return;
       }
