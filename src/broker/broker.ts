@@ -6,7 +6,7 @@ import { ConnectionRegistry, type ConnectionInfo } from './connection.js';
 import { DropLog } from './drop-log.js';
 import { LimitLog } from './limit-log.js';
 import { MemoryReclaimer } from './memory-reclaim.js';
-import { DeliveryEngine, maxPacketBytes, ProtocolViolation, type EngineClient, type EngineMessage, type LocalHandler, type LocalMessage, type RoutedMessage } from './engine/engine.js';
+import { CONNECT_BACKLOG_BYTES, DeliveryEngine, maxPacketBytes, ProtocolViolation, type EngineClient, type EngineMessage, type LocalHandler, type LocalMessage, type RoutedMessage } from './engine/engine.js';
 import { BrokerError } from './errors.js';
 import { createListener } from './listeners/create-listener.js';
 import { listenerName, type Listener } from './listeners/listener.js';
@@ -55,7 +55,7 @@ export class EmbeddedBroker {
   private readonly log: Logger;
   private readonly dropLog: DropLog;
   private readonly reclaimer: MemoryReclaimer;
-  private readonly limitLogs: { connections: LimitLog; oversized: LimitLog; incomplete: LimitLog };
+  private readonly limitLogs: { connections: LimitLog; oversized: LimitLog; incomplete: LimitLog; backlog: LimitLog };
 
   constructor(
     private readonly options: BrokerOptions,
@@ -71,6 +71,7 @@ export class EmbeddedBroker {
         this.log,
         'max_incomplete_bytes reached: the connection holding the largest incomplete packet closed',
       ),
+      backlog: new LimitLog(this.log, 'too many bytes of packets sent before its CONNECT was answered: connection closed'),
     };
     this.access = new AccessControl({
       passwordFile: options.passwordFile,
@@ -156,6 +157,18 @@ export class EmbeddedBroker {
           remote: info?.socket.remoteAddress,
           held,
           limit: limits.maxIncompleteBytes,
+        });
+      },
+      onConnectBacklogFull: (client, queued) => {
+        this.stats.connectBacklogCloses++;
+        this.reclaimer.nudge();
+        const info = this.connections.infoFor(client.conn);
+        this.limitLogs.backlog.hit(info?.socket.remoteAddress ?? '', {
+          clientId: client.id || undefined,
+          listener: info?.listenerName,
+          remote: info?.socket.remoteAddress,
+          queued,
+          limit: CONNECT_BACKLOG_BYTES,
         });
       },
     });

@@ -26,6 +26,8 @@ export class BrokerStats {
   oversizedPackets = 0;
   /** Connections closed because bytes buffered for incomplete packets reached max_incomplete_bytes. */
   incompleteBudgetCloses = 0;
+  /** Connections closed for sending more than CONNECT_BACKLOG_BYTES of packets before their CONNECT was answered. */
+  connectBacklogCloses = 0;
   /** Messages for a client dropped because its queue held max_queued_messages (connected or offline). */
   queueDroppedMessages = 0;
   /** Messages for a client dropped because its queue held max_queued_bytes of payload. */

@@ -52,6 +52,8 @@ export interface AedesClientInternals {
   closed: boolean;
   connected: boolean;
   connecting: boolean;
+  /** The CONNACK is written: from then on aedes handles what it reads instead of queueing it behind the CONNECT. */
+  connackSent: boolean;
   /** Packets of the current read still being handled; aedes reads on when `_nextBatch` brings it back to zero. */
   _parsingBatch: number;
   _nextBatch: (error?: Error | null) => void;

@@ -24,7 +24,7 @@ import {
 import type { JournaledPersistence, JournalStatus } from './persistence/journaled.js';
 import { checkPinnedVersions } from './versions.js';
 import { coalesceWrites, writeNow } from './wire/coalesce-writes.js';
-import { PacketReader, type PacketTaker, type ReaderHooks, type WirePacket } from './wire/packet-reader.js';
+import { PacketReader, type PacketTaker, type QueueVerdict, type ReaderHooks, type WirePacket } from './wire/packet-reader.js';
 import { PendingBudget } from './wire/pending-budget.js';
 import { readFlowing } from './wire/read-loop.js';
 import { ProtocolViolation } from './wire/mqtt-strings.js';
@@ -128,6 +128,11 @@ export interface EngineOptions {
   onOversizedPacket?(client: EngineClient, announcedBytes: number, limit: { first: boolean; bytes: number }): void;
   /** A connection closed because bytes buffered for incomplete packets went past maxIncompleteBytes; it held the most. */
   onIncompleteBudgetSpent?(client: EngineClient, heldBytes: number): void;
+  /**
+   * A connection closed for sending more than CONNECT_BACKLOG_BYTES of packets before its CONNECT was answered.
+   * `queuedBytes` is what it had queued, the refused packet included.
+   */
+  onConnectBacklogFull?(client: EngineClient, queuedBytes: number): void;
   /** A write of the on-disk store failed; `failedWrites` counts the run of failures it belongs to (1: the first). */
   onStorageWriteFailed?(error: Error, failedWrites: number): void;
   /** The on-disk store writes again after a run of failures. */
@@ -234,6 +239,9 @@ export class DeliveryEngine {
       drainTimeout: limits.drainTimeoutMs,
       keepaliveLimit: limits.maxKeepalive < 65535 ? limits.maxKeepalive : 0,
       maxClientsIdLength: 65535,
+      // Packets read while the CONNECT is being authenticated are queued by aedes; CONNECT_BACKLOG_BYTES bounds them
+      // (ConnectionReader.queued), so the count never has to: a device flushing its queue with its CONNECT is served.
+      queueLimit: CONNECT_BACKLOG_PACKETS,
       preConnect: (client, packet, callback) => {
         if (packet.password !== undefined && packet.username === undefined) {
           // MQTT-3.1.2-22; aedes speaks 3.1 and 3.1.1 only (MQTT 5 would allow it). Closed without CONNACK, as mosquitto does.
@@ -309,7 +317,7 @@ export class DeliveryEngine {
     // buffered. The message flow joins it once the client is connecting (wrapPreConnect).
     const packetBytes = maxPacketBytes(this.options.limits.messageSizeLimit);
     const firstBytes = packetBytes > 0 ? Math.min(packetBytes, CONNECT_SIZE_LIMIT) : CONNECT_SIZE_LIMIT;
-    const reader = new ConnectionReader(client, this.options.limits.messageSizeLimit, packetBytes, firstBytes, this.refuseOversized, this.refuseOverBudget);
+    const reader = new ConnectionReader(client, this.options.limits.messageSizeLimit, packetBytes, firstBytes, this.refuseOversized, this.refuseOverBudget, this.refuseBacklog);
     this.readers.set(client, reader);
     const packetReader = PacketReader.install(internalsOf(client)._parser, reader, this.pendingBudget);
     stream.once('close', () => packetReader.discard());
@@ -506,6 +514,11 @@ export class DeliveryEngine {
     this.options.onIncompleteBudgetSpent?.(client, held);
     client.conn.destroy();
   };
+
+  private readonly refuseBacklog = (client: Client, queued: number): void => {
+    this.options.onConnectBacklogFull?.(client, queued);
+    client.conn.destroy();
+  };
 }
 
 /**
@@ -515,6 +528,9 @@ export class DeliveryEngine {
  */
 class ConnectionReader implements ReaderHooks {
   flow: PacketTaker | undefined = undefined;
+  readonly connectFirst = true;
+  /** What the packets read behind the CONNECT, before its CONNACK, cost (see CONNECT_BACKLOG_BYTES). */
+  private backlogBytes = 0;
 
   constructor(
     private readonly client: Client,
@@ -523,7 +539,17 @@ class ConnectionReader implements ReaderHooks {
     readonly firstPacketBytes: number,
     private readonly refuse: (client: Client, announced: number, first: boolean) => void,
     private readonly spent: (client: Client, held: number) => void,
+    private readonly backlogFull: (client: Client, queued: number) => void,
   ) {}
+
+  queued(frameBytes: number): QueueVerdict {
+    // connackSent: aedes handles what it reads from now on (and has the queue in hand); nothing more to count.
+    if (internalsOf(this.client).connackSent) return 'connected';
+    this.backlogBytes += frameBytes + QUEUED_PACKET_OVERHEAD;
+    if (this.backlogBytes <= CONNECT_BACKLOG_BYTES) return 'queue';
+    this.backlogFull(this.client, this.backlogBytes);
+    return 'over';
+  }
 
   take(packet: WirePacket): boolean {
     return this.flow?.take(packet) ?? false;
@@ -559,6 +585,19 @@ export function maxPacketBytes(messageSizeLimit: number): number {
  * will payload is larger is refused (the log says which bound it broke).
  */
 export const CONNECT_SIZE_LIMIT = 64 * 1024;
+
+/**
+ * The bound on what a connection may send behind its CONNECT before the CONNACK (pipelining: a device that reconnects
+ * and flushes its queue at once). aedes holds those packets until the CONNECT is authenticated; over TCP the read loop
+ * reads no more after the read that carried the CONNECT, so they are at most one read's worth, but one WebSocket
+ * message is one read of any size up to the listener's message limit. Each packet counts its bytes on the wire plus
+ * QUEUED_PACKET_OVERHEAD. 1 MiB holds thousands of a device's small messages, and past it the connection is closed.
+ */
+export const CONNECT_BACKLOG_BYTES = 1024 * 1024;
+/** Roughly what aedes keeps per queued packet besides its bytes: the packet object and its queue slot. */
+const QUEUED_PACKET_OVERHEAD = 128;
+/** aedes' own count bound (`queueLimit`), set where CONNECT_BACKLOG_BYTES always binds first: at the smallest packets' count. */
+const CONNECT_BACKLOG_PACKETS = Math.floor(CONNECT_BACKLOG_BYTES / (2 + QUEUED_PACKET_OVERHEAD)) + 1;
 
 /** Everything of a CONNECT but the will payload: fixed fields and four 16-bit-length strings (id, will topic, user, password) and the will payload's length. */
 const CONNECT_OVERHEAD = 10 + 4 * (2 + 65535) + 2;

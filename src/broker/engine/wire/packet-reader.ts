@@ -51,6 +51,8 @@ export interface PacketLimits {
    * limits above. Before CONNECT nobody is authenticated: a stranger's first packet is held to a small bound.
    */
   firstPacketBytes: number;
+  /** The connection's first packet must be a CONNECT (MQTT-3.1.0-1): anything else is a violation at its first byte. */
+  connectFirst?: boolean;
   /**
    * Called once, with the remaining length announced, when a packet is over its limit; nothing more is read.
    * `first`: the bound broken was `firstPacketBytes`.
@@ -58,7 +60,15 @@ export interface PacketLimits {
   oversized(announcedBytes: number, first: boolean): void;
   /** Called once when the budget of bytes buffered for incomplete packets closed this connection; nothing more is read. */
   overBudget?(heldBytes: number): void;
+  /**
+   * Each whole packet after the first, with its size on the wire, while the connection's CONNECT is not yet answered
+   * (aedes queues such packets until it is): 'queue' to let it through, 'connected' to let it through and never ask
+   * again, 'over' when the connection has queued too much and was closed (nothing more is read).
+   */
+  queued?(frameBytes: number): QueueVerdict;
 }
+
+export type QueueVerdict = 'queue' | 'connected' | 'over';
 
 export interface ReaderHooks extends PacketTaker, Partial<PacketLimits> {}
 
@@ -68,6 +78,7 @@ const CONFIRMATIONS: Record<number, [cmd: string, flags: number] | undefined> = 
   6: ['pubrel', 2],
   7: ['pubcomp', 0],
 };
+const CONNECT = 1;
 const PUBLISH = 3;
 const PINGREQ = 12;
 /** A PUBLISH's bytes besides its payload: topic length, the longest topic, packet identifier. */
@@ -89,6 +100,8 @@ export class PacketReader implements PendingHolder {
   private failed = false;
   /** No packet read whole yet: the next fixed header is the connection's first (its CONNECT). */
   private first = true;
+  /** Whether whole packets are still reported to `queued` (until the hook says the connection is connected). */
+  private beforeConnack = true;
   private readonly bounds: FrameBounds = { bodyStart: 0, bodyLength: 0 };
 
   constructor(
@@ -165,6 +178,12 @@ export class PacketReader implements PendingHolder {
     const bounds = this.bounds;
     let needs = 0;
     while (offset < buffer.length) {
+      // MQTT-3.1.0-1: the first packet must be CONNECT. Its first byte says so: closed at once, as mosquitto does,
+      // instead of held open until aedes' connectTimeout.
+      if (this.first && buffer[offset]! >> 4 !== CONNECT && this.taker?.connectFirst) {
+        this.violation(`first packet is not CONNECT (type ${buffer[offset]! >> 4}, MQTT-3.1.0-1)`);
+        return;
+      }
       const status = readRemainingLength(buffer, offset, bounds);
       if (status === MALFORMED) {
         this.fail('Invalid variable byte integer');
@@ -177,7 +196,8 @@ export class PacketReader implements PendingHolder {
         needs = end - offset;
         break;
       }
-      this.first = false;
+      if (this.first) this.first = false;
+      else if (this.beforeConnack && !this.mayQueue(end - offset)) return;
       if (!this.decode(buffer[offset]!, buffer, offset, bounds.bodyStart, end)) return;
       offset = end;
     }
@@ -231,6 +251,19 @@ export class PacketReader implements PendingHolder {
     return true;
   }
 
+  /** false: the connection queued too much before its CONNACK and was closed; nothing of it is kept. */
+  private mayQueue(frameBytes: number): boolean {
+    const verdict = this.taker?.queued?.(frameBytes) ?? 'connected';
+    if (verdict === 'queue') return true;
+    if (verdict === 'connected') {
+      this.beforeConnack = false;
+      return true;
+    }
+    this.failed = true;
+    this.setPending([], 0, 0);
+    return false;
+  }
+
   /** One whole packet (`frame` its first byte, `start` its body); false once the connection is in error. */
   private decode(header: number, buffer: Buffer, frame: number, start: number, end: number): boolean {
     if (this.parser.settings.protocolVersion === 5) {
@@ -281,8 +314,7 @@ export class PacketReader implements PendingHolder {
 
   private violation(message: string): false {
     this.failed = true;
-    this.pending = [];
-    this.pendingLength = 0;
+    this.setPending([], 0, 0);
     this.parser.emit('error', new ProtocolViolation(message));
     return false;
   }
