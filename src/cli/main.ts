@@ -128,7 +128,7 @@ async function runApplication(argv: string[], mode: ApplicationMode): Promise<nu
   const systemd = await openSystemd({ env: process.env, logger });
   try {
     const application = await startApplication(loaded, { mode, logger, version: packageInfo().version, ...(warnings ? { warnings } : {}) });
-    if (mode === 'run') printHowToWatch(loaded, application.broker.listenerNames()[0]);
+    if (mode === 'run') printHowToWatch(loaded, application.broker.listenerNames()[0], application.http?.url());
     // Not `return 0`: main() sets process.exitCode from this, which would hide a failed stop.
     return await runUntilSignalled(systemd ? await systemd.running(application) : application, logger);
   } finally {
@@ -136,14 +136,16 @@ async function runApplication(argv: string[], mode: ApplicationMode): Promise<nu
   }
 }
 
-/** The two lines a new user wants after `npm start`. */
-function printHowToWatch(loaded: LoadedConfig, listener: string | undefined): void {
+/** The lines a new user wants after `npm start`. */
+function printHowToWatch(loaded: LoadedConfig, listener: string | undefined, page: string | undefined): void {
   const match = listener && /^mqtt:\/\/(.+):(\d+)$/.exec(listener);
   if (!match) return;
   const [, host, port] = match;
   const base = loaded.config.gateway.base_topic;
   const output = loaded.config.outputs[0]?.name;
-  console.log(`\nWatch it:    mosquitto_sub -h ${host} -p ${port} -t '${base}/#' -v`);
+  console.log('');
+  if (page && loaded.config.http?.web.enabled) console.log(`See it:      ${page}/`);
+  console.log(`Watch it:    mosquitto_sub -h ${host} -p ${port} -t '${base}/#' -v`);
   if (output) console.log(`Command it:  mosquitto_pub -h ${host} -p ${port} -t '${base}/command' -m '{"${output}":"on"}'`);
   console.log('');
 }
