@@ -137,7 +137,8 @@ describe.skipIf(MOSQUITTO === undefined)('operations: /healthz, /metrics and the
     expect(valueOf(metrics, `${P}sensor_read_errors_total`, { sensor: 'climate' })).toBeGreaterThanOrEqual(2);
     expect(valueOf(metrics, `${P}sensor_online`, { sensor: 'climate' })).toBe(1);
 
-    // What a dashboard connecting now reads: the retained summary, ok again.
+    // What a dashboard connecting now reads: the retained summary, ok again (once the reporter has published it).
+    await log.waitOn(gw.topic('health'), (p) => JSON.parse(p).status === 'ok', { since: cutAt });
     const lateClient = await connectClient(gw.url);
     cleanups.push(() => lateClient.endAsync(true));
     const lateLog = new MessageLog(lateClient);

@@ -46,7 +46,10 @@ describe('queues are bounded by default', () => {
   it('and one holding max_queued_bytes of them', async () => {
     const { b, lines } = await broker();
     const result = await unreleasedQos2(b.ports[0]!, { perRound: 300, payloadBytes: 16 * 1024, rounds: 2 });
-    expect(result.detail.pubrecs).toBe(512);
+    // 8 MiB of 16 KiB messages: 512 are taken, the 513th cuts the client off. The client may see a few PUBRECs fewer
+    // (those not yet flushed when its socket is cut), never more: without the bound all 600 would be answered.
+    expect(result.detail.pubrecs).toBeLessThanOrEqual(512);
+    expect(result.detail.pubrecs).toBeGreaterThanOrEqual(450);
     const line = lines.find((l) => l.msg === 'client disconnected: too many inbound QoS 2 messages awaiting PUBREL');
     expect(line?.reason).toMatch(/max_queued_bytes/);
   }, 60_000);

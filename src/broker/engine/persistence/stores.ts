@@ -126,15 +126,23 @@ export function limitIncoming(persistence: AedesPersistence, maxBytes: number): 
   const bytesOf = (persistence as CountingStore).incomingBytes?.bind(persistence);
   if (maxBytes <= 0 || !bytesOf) return persistence;
   const store = (persistence.incomingStorePacket as (client: { id: string }, packet: unknown) => Promise<void>).bind(persistence);
+  // Bytes of stores still under way, per client: the store counts a packet only once it completes, and two PUBLISHes
+  // of one read are stored concurrently, so without these both would see room for one.
+  const storing = new Map<string, number>();
   persistence.incomingStorePacket = (client: { id: string }, packet: { messageId?: number; payload?: { length: number } }) => {
-    const held = bytesOf(client.id, packet.messageId);
+    const held = bytesOf(client.id, packet.messageId) + (storing.get(client.id) ?? 0);
     const bytes = packet.payload?.length ?? 0;
     if (held > 0 && held + bytes > maxBytes) {
       return Promise.reject(
         new InboundQos2LimitError(`inbound QoS 2 messages awaiting PUBREL would exceed max_queued_bytes ${maxBytes} (${held} bytes held)`),
       );
     }
-    return store(client, packet);
+    storing.set(client.id, (storing.get(client.id) ?? 0) + bytes);
+    return store(client, packet).finally(() => {
+      const left = (storing.get(client.id) ?? 0) - bytes;
+      if (left > 0) storing.set(client.id, left);
+      else storing.delete(client.id);
+    });
   };
   return persistence;
 }
