@@ -6,7 +6,7 @@ import type { Clock } from '../../src/util/clock.js';
  * nothing it schedules fires behind a test's back or outlives it.
  */
 export class ManualClock implements Clock {
-  private time: number;
+  protected time: number;
   private timers: { id: number; at: number; callback: () => void }[] = [];
   private nextId = 1;
 
@@ -22,14 +22,18 @@ export class ManualClock implements Clock {
   /** Moves time on by `ms`, running the timers that fall due on the way, in order, each at its own due time. */
   advance(ms: number): void {
     const end = this.time + ms;
-    for (;;) {
-      const next = this.timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0];
-      if (!next) break;
-      this.timers = this.timers.filter((t) => t !== next);
-      this.time = next.at;
-      next.callback();
-    }
+    while (this.runNextDue(end));
     this.time = end;
+  }
+
+  /** Runs the earliest timer due by `end`, with the time set to its due time; false when none is due. */
+  protected runNextDue(end: number): boolean {
+    const next = this.timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0];
+    if (!next) return false;
+    this.timers = this.timers.filter((t) => t !== next);
+    this.time = next.at;
+    next.callback();
+    return true;
   }
 
   async sleep(ms: number): Promise<void> {

@@ -4,49 +4,27 @@ import type { Sensor } from '../../../src/drivers/types.js';
 import { DeviceFilters } from '../../../src/gateway/filters/device-filters.js';
 import type { FilterSpec } from '../../../src/gateway/filters/types.js';
 import { SensorRunner } from '../../../src/gateway/sensors/sensor-runner.js';
-import type { Clock } from '../../../src/util/clock.js';
 import { silentLogger } from '../../../src/util/logger.js';
+import { ManualClock } from '../../../mocks/chips/clock.js';
 
-/** Timers on a virtual time line; advance() runs them in order and lets the promises they start settle. */
-class FakeClock implements Clock {
-  time = 1_700_000_000_000;
-  private timers: { id: number; at: number; callback: () => void }[] = [];
-  private nextId = 1;
-
-  now(): number {
-    return this.time;
+/**
+ * ManualClock's time line, for a runner whose work is asynchronous: advance() lets the promises each timer starts
+ * settle before the next one, and sleep() waits for the clock rather than moving it.
+ */
+class FakeClock extends ManualClock {
+  constructor() {
+    super(1_700_000_000_000);
   }
 
-  setTimeout(callback: () => void, ms: number): unknown {
-    const id = this.nextId++;
-    this.timers.push({ id, at: this.time + Math.max(0, ms), callback });
-    return id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((t) => t.id !== handle);
-  }
-
-  get pending(): number {
-    return this.timers.length;
-  }
-
-  async advance(ms: number): Promise<void> {
+  override async advance(ms: number): Promise<void> {
     const end = this.time + ms;
     await flush();
-    for (;;) {
-      const next = this.timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0];
-      if (!next) break;
-      this.timers = this.timers.filter((t) => t !== next);
-      this.time = next.at;
-      next.callback();
-      await flush();
-    }
+    while (this.runNextDue(end)) await flush();
     this.time = end;
   }
 
   /** A promise resolved by this clock after `ms`. */
-  sleep(ms: number): Promise<void> {
+  override sleep(ms: number): Promise<void> {
     return new Promise((resolve) => this.setTimeout(resolve, ms));
   }
 }
