@@ -1,4 +1,5 @@
 import type { LoginThrottleOptions } from './auth/login-throttle.js';
+import type { EngineLimits } from './engine/engine.js';
 
 /** How the embedded broker is set up. Paths are absolute; the gateway's config loader resolves them. */
 export type ListenerProtocol = 'mqtt' | 'mqtts' | 'ws' | 'wss';
@@ -21,21 +22,10 @@ export interface ListenerOptions {
   tls?: TlsOptions;
 }
 
-export interface BrokerLimits {
+/** The engine's limits (engine/engine.ts, where each is described), and the broker's own. */
+export interface BrokerLimits extends EngineLimits {
   /** -1: unlimited. */
   maxConnections: number;
-  /** Bytes of PUBLISH payload; 0: unlimited. */
-  messageSizeLimit: number;
-  /** Bytes buffered for incomplete packets, all connections together; 0: unlimited. */
-  maxIncompleteBytes: number;
-  maxKeepalive: number;
-  /** Per client, waiting behind a full in-flight window or for an offline persistent session; 0: unlimited. */
-  maxQueuedMessages: number;
-  /** Per client, payload bytes of the messages counted by maxQueuedMessages; 0: unlimited. */
-  maxQueuedBytes: number;
-  /** QoS 1/2 messages sent to a client and not yet acknowledged; 0: unlimited. */
-  maxInflightMessages: number;
-  drainTimeoutMs: number;
 }
 
 export interface BrokerOptions {
