@@ -1,6 +1,5 @@
 import type { Logger } from '../util/logger.js';
-
-const QUIET_MS = 10_000;
+import { LimitLog } from './limit-log.js';
 
 /**
  * Logs messages dropped because a client's queue is full (max_queued_messages or max_queued_bytes): the first drop
@@ -8,29 +7,20 @@ const QUIET_MS = 10_000;
  * that stays behind would otherwise write a log line per message.
  */
 export class DropLog {
-  private readonly recent = new Map<string, { loggedAt: number; unlogged: number }>();
+  private readonly byLimit: Record<'messages' | 'bytes', LimitLog>;
 
   constructor(
-    private readonly log: Logger,
+    log: Logger,
     private readonly limits: { messages: number; bytes: number },
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  dropped(clientId: string, limit: 'messages' | 'bytes' = 'messages'): void {
-    const now = this.now();
-    const entry = this.recent.get(clientId);
-    if (entry && now - entry.loggedAt < QUIET_MS) {
-      entry.unlogged++;
-      return;
-    }
-    const dropped = (entry?.unlogged ?? 0) + 1;
-    this.recent.set(clientId, { loggedAt: now, unlogged: 0 });
-    if (limit === 'bytes') this.log.warn({ clientId, limit: this.limits.bytes, dropped }, 'max_queued_bytes reached, messages dropped');
-    else this.log.warn({ clientId, limit: this.limits.messages, dropped }, 'max_queued_messages reached, messages dropped');
-    if (this.recent.size > 1000) this.forgetQuiet(now);
+    now: () => number = Date.now,
+  ) {
+    this.byLimit = {
+      messages: new LimitLog(log, 'max_queued_messages reached, messages dropped', now, 'dropped'),
+      bytes: new LimitLog(log, 'max_queued_bytes reached, messages dropped', now, 'dropped'),
+    };
   }
 
-  private forgetQuiet(now: number): void {
-    for (const [clientId, entry] of this.recent) if (now - entry.loggedAt >= QUIET_MS && entry.unlogged === 0) this.recent.delete(clientId);
+  dropped(clientId: string, limit: 'messages' | 'bytes' = 'messages'): void {
+    this.byLimit[limit].hit(clientId, { clientId, limit: this.limits[limit] });
   }
 }

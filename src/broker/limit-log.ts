@@ -14,6 +14,8 @@ export class LimitLog {
     private readonly log: Logger,
     private readonly message: string,
     private readonly now: () => number = Date.now,
+    /** The field that carries the number of hits the line stands for. */
+    private readonly countField = 'count',
   ) {}
 
   /** One hit for `key`; `fields` are logged with the line, if one is written. */
@@ -26,7 +28,7 @@ export class LimitLog {
     }
     const count = (entry?.unlogged ?? 0) + 1;
     this.recent.set(key, { loggedAt: now, unlogged: 0 });
-    this.log.warn({ ...fields, count }, this.message);
+    this.log.warn({ ...fields, [this.countField]: count }, this.message);
     if (this.recent.size > 1000) this.forgetQuiet(now);
   }
 
