@@ -137,11 +137,9 @@ export class EmbeddedBroker {
       onOversizedPacket: (client, announced, limit) => {
         this.stats.oversizedPackets++;
         this.reclaimer.nudge();
-        const info = this.connections.infoFor(client.conn);
-        this.limitLogs.oversized.hit(info?.socket.remoteAddress ?? '', {
-          clientId: client.id || undefined,
-          listener: info?.listenerName,
-          remote: info?.socket.remoteAddress,
+        const who = this.whoIs(client);
+        this.limitLogs.oversized.hit(who.remote ?? '', {
+          ...who,
           announced,
           limit: limit.bytes,
           bound: limit.first ? 'first packet (CONNECT)' : 'message_size_limit',
@@ -150,11 +148,8 @@ export class EmbeddedBroker {
       onIncompleteBudgetSpent: (client, held) => {
         this.stats.incompleteBudgetCloses++;
         this.reclaimer.nudge();
-        const info = this.connections.infoFor(client.conn);
         this.limitLogs.incomplete.hit('', {
-          clientId: client.id || undefined,
-          listener: info?.listenerName,
-          remote: info?.socket.remoteAddress,
+          ...this.whoIs(client),
           held,
           limit: limits.maxIncompleteBytes,
         });
@@ -162,11 +157,9 @@ export class EmbeddedBroker {
       onConnectBacklogFull: (client, queued) => {
         this.stats.connectBacklogCloses++;
         this.reclaimer.nudge();
-        const info = this.connections.infoFor(client.conn);
-        this.limitLogs.backlog.hit(info?.socket.remoteAddress ?? '', {
-          clientId: client.id || undefined,
-          listener: info?.listenerName,
-          remote: info?.socket.remoteAddress,
+        const who = this.whoIs(client);
+        this.limitLogs.backlog.hit(who.remote ?? '', {
+          ...who,
           queued,
           limit: CONNECT_BACKLOG_BYTES,
         });
@@ -320,6 +313,12 @@ export class EmbeddedBroker {
     }
     this.connections.register(stream, info);
     this.engine.handle(stream, info.socket);
+  }
+
+  /** The connection a limit-log line is about: its client id (once known), listener and remote address. */
+  private whoIs(client: EngineClient): { clientId: string | undefined; listener: string | undefined; remote: string | undefined } {
+    const info = this.connections.infoFor(client.conn);
+    return { clientId: client.id || undefined, listener: info?.listenerName, remote: info?.socket.remoteAddress };
   }
 
   private queueFull(clientId: string, limit: 'messages' | 'bytes'): void {
